@@ -1,0 +1,50 @@
+# Every target installs what it needs first (`make tools`, cached outside the repo).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export WEBHOOK_INGEST_CACHE ?= $(HOME)/.cache/terraform-aws-webhook-ingest
+ENV := source $(WEBHOOK_INGEST_CACHE)/env.sh &&
+PYTEST := $(ENV) python -m pytest
+SOAK_SIZE ?= 10000
+
+.PHONY: help tools test demo package bench cost soak lint checkov unit plan apply clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+tools: ## Install the toolchain (Python venvs, terraform, tofu, providers) into the cache
+	@bash toolchain/install.sh
+
+lint: tools ## terraform fmt -check, terraform validate, ruff
+	@$(ENV) terraform fmt -check -recursive -diff .
+	@$(ENV) bash toolchain/validate.sh
+	@$(ENV) ruff check . && $(ENV) ruff format --check .
+
+checkov: tools ## checkov over the module (skips are justified inline)
+	@$(ENV) checkov --quiet --compact --framework terraform -d . --skip-path tests --skip-path tools/package
+
+test: tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan, apply and end-to-end on both engines
+	@$(PYTEST) -m "not slow" -n 2 --dist loadgroup tests
+
+unit: tools ## Only the fast tests (no Terraform)
+	@$(PYTEST) tests/unit tests/vtl tests/cost
+
+plan: tools ## Only the plan tests
+	@$(PYTEST) -m plan tests
+
+demo: tools ## Apply examples/complete locally, push sample webhooks, show history and DLQ, destroy (KEEP=1 keeps it)
+	@$(ENV) python -m tools.demo $(if $(KEEP),--keep) $(if $(ENGINE),--engine $(ENGINE))
+
+package: tools ## Build the processor zip exactly as archive_file deploys it, print its size and hash
+	@$(ENV) bash toolchain/package.sh
+
+bench: tools ## Benchmarks: processor overhead, cold start, package, Terraform timings
+	@$(ENV) python -m tools.bench
+
+cost: tools ## Cost per million webhooks from the module's settings (VAR_FILE=, DURATION_MS=)
+	@$(ENV) python tools/cost.py $(if $(VAR_FILE),--var-file $(VAR_FILE)) $(if $(DURATION_MS),--duration-ms $(DURATION_MS))
+
+soak: tools ## The reliability stream at SOAK_SIZE webhooks (default 10000)
+	@$(ENV) SOAK_SIZE=$(SOAK_SIZE) python -m pytest -m slow tests/reliability -s
+
+clean: ## Remove build output in the repo (the toolchain cache stays)
+	rm -rf build .build examples/*/.build examples/*/.terraform tools/package/.terraform tools/package/.build

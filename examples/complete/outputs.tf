@@ -1,0 +1,74 @@
+output "webhook_urls" {
+  description = "URL per source."
+  value       = module.webhooks.webhook_urls
+}
+
+output "rest_api_id" {
+  description = "REST API id."
+  value       = module.webhooks.rest_api_id
+}
+
+output "stage_name" {
+  description = "Stage name."
+  value       = module.webhooks.stage_name
+}
+
+output "queue_url" {
+  description = "Main queue URL."
+  value       = module.webhooks.queue_url
+}
+
+output "queue_arn" {
+  description = "Main queue ARN."
+  value       = module.webhooks.queue_arn
+}
+
+output "dead_letter_queue_url" {
+  description = "DLQ URL."
+  value       = module.webhooks.dead_letter_queue_url
+}
+
+output "dead_letter_queue_arn" {
+  description = "DLQ ARN."
+  value       = module.webhooks.dead_letter_queue_arn
+}
+
+output "history_table_name" {
+  description = "History table."
+  value       = module.webhooks.history_table_name
+}
+
+output "processor_function_name" {
+  description = "Processor function."
+  value       = module.webhooks.processor_function_name
+}
+
+output "processor_role_arn" {
+  description = "Processor role."
+  value       = module.webhooks.processor_role_arn
+}
+
+output "api_gateway_role_arn" {
+  description = "API Gateway role."
+  value       = module.webhooks.api_gateway_role_arn
+}
+
+output "processor_package_base64sha256" {
+  description = "Deployed zip hash."
+  value       = module.webhooks.processor_package_base64sha256
+}
+
+output "secret_arns" {
+  description = "Secret per verified source."
+  value       = module.webhooks.secret_arns
+}
+
+output "sns_topic_arn" {
+  description = "Alarm topic."
+  value       = module.webhooks.sns_topic_arn
+}
+
+output "alarm_names" {
+  description = "Alarms."
+  value       = module.webhooks.alarm_names
+}

@@ -1,0 +1,35 @@
+variable "name" {
+  description = "Resource name prefix."
+  type        = string
+  default     = "webhooks-complete"
+}
+
+variable "region" {
+  description = "AWS region."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = { project = "webhook-ingest", example = "complete" }
+}
+
+variable "partner_cidrs" {
+  description = "Sender CIDRs allowed for the partner source."
+  type        = list(string)
+  default     = ["192.0.2.0/24", "198.51.100.0/24"]
+}
+
+variable "alarm_emails" {
+  description = "Addresses notified by the alarms."
+  type        = list(string)
+  default     = ["oncall@example.com"]
+}
+
+variable "queue_max_receive_count" {
+  description = "Deliveries before a message goes to the DLQ."
+  type        = number
+  default     = 3
+}

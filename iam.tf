@@ -1,0 +1,143 @@
+################################################################################
+# API Gateway -> SQS
+################################################################################
+
+data "aws_iam_policy_document" "apigateway_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "apigateway" {
+  count = local.create ? 1 : 0
+
+  name               = "${var.name}-apigw-sqs"
+  description        = "Lets the ${var.name} webhook API send messages to its queue."
+  assume_role_policy = data.aws_iam_policy_document.apigateway_assume[0].json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "apigateway" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "SendToQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.this[0].arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [1]
+    content {
+      sid       = "EncryptMessages"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "apigateway" {
+  count = local.create ? 1 : 0
+
+  name   = "send-to-queue"
+  role   = aws_iam_role.apigateway[0].id
+  policy = data.aws_iam_policy_document.apigateway[0].json
+}
+
+################################################################################
+# Processor
+################################################################################
+
+data "aws_iam_policy_document" "processor_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "processor" {
+  count = local.create ? 1 : 0
+
+  name               = "${var.name}-processor"
+  description        = "Execution role of the ${var.name} webhook processor."
+  assume_role_policy = data.aws_iam_policy_document.processor_assume[0].json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "processor" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid = "ConsumeQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [aws_sqs_queue.this[0].arn]
+  }
+
+  statement {
+    sid       = "WriteHistory"
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.this[0].arn]
+  }
+
+  # The log group is module-managed, so the function never needs logs:CreateLogGroup.
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.processor[0].arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.secret_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadSigningSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = sort(values(local.secret_arns))
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [1]
+    content {
+      sid       = "DecryptWithCustomerKey"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+
+  # X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level
+  # permissions: "*" is the only resource AWS accepts for them.
+  dynamic "statement" {
+    for_each = var.xray_tracing_enabled ? [1] : []
+    content {
+      sid       = "WriteTraces"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "processor" {
+  count = local.create ? 1 : 0
+
+  name   = "process-webhooks"
+  role   = aws_iam_role.processor[0].id
+  policy = data.aws_iam_policy_document.processor[0].json
+}

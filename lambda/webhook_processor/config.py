@@ -1,0 +1,127 @@
+"""The processor's configuration, parsed from the environment once per container."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ConfigError
+
+SCHEMES = frozenset({"stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none"})
+HMAC_ENCODINGS = frozenset({"hex", "base64"})
+
+DEFAULT_TOLERANCE_SECONDS = 300
+DEFAULT_MAX_STORED_BODY_BYTES = 350_000
+# A DynamoDB item is at most 400 KB; leave room for the other attributes.
+MAX_STORED_BODY_BYTES_LIMIT = 380_000
+DEFAULT_SECRET_CACHE_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    scheme: str
+    secret_arn: str | None = None
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+    hmac_encoding: str = "hex"
+    hmac_prefix: str = ""
+
+    @property
+    def signed(self) -> bool:
+        return self.scheme != "none"
+
+
+@dataclass(frozen=True)
+class Config:
+    table_name: str
+    sources: Mapping[str, SourceConfig]
+    history_retention_days: int = 0
+    max_stored_body_bytes: int = DEFAULT_MAX_STORED_BODY_BYTES
+    secret_cache_ttl_seconds: int = DEFAULT_SECRET_CACHE_TTL_SECONDS
+    log_level: str = "INFO"
+
+
+def _int_env(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _opt(entry: Mapping[str, Any], key: str, default: Any) -> Any:
+    """Terraform's jsonencode() writes unset optional() attributes as null: treat as absent."""
+    value = entry.get(key)
+    return default if value is None else value
+
+
+def parse_source(name: str, entry: Any) -> SourceConfig:
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"WEBHOOK_SOURCES[{name!r}] must be an object")
+    scheme = entry.get("scheme")
+    if scheme not in SCHEMES:
+        raise ConfigError(f"WEBHOOK_SOURCES[{name!r}].scheme must be one of {sorted(SCHEMES)}")
+    secret_arn = entry.get("secret_arn") or None
+    if secret_arn is not None and not isinstance(secret_arn, str):
+        raise ConfigError(f"WEBHOOK_SOURCES[{name!r}].secret_arn must be a string or null")
+    tolerance = _opt(entry, "tolerance_seconds", DEFAULT_TOLERANCE_SECONDS)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
+        raise ConfigError(f"WEBHOOK_SOURCES[{name!r}].tolerance_seconds must be a non-negative integer")
+    encoding = _opt(entry, "hmac_encoding", "hex")
+    if encoding not in HMAC_ENCODINGS:
+        raise ConfigError(f"WEBHOOK_SOURCES[{name!r}].hmac_encoding must be 'hex' or 'base64'")
+    prefix = _opt(entry, "hmac_prefix", "")
+    if not isinstance(prefix, str):
+        raise ConfigError(f"WEBHOOK_SOURCES[{name!r}].hmac_prefix must be a string")
+    return SourceConfig(
+        name=name,
+        scheme=scheme,
+        secret_arn=secret_arn,
+        tolerance_seconds=tolerance,
+        hmac_encoding=encoding,
+        hmac_prefix=prefix,
+    )
+
+
+def load_config(environ: Mapping[str, str]) -> Config:
+    """Parse and validate the environment. Raises ConfigError."""
+    table_name = environ.get("TABLE_NAME", "").strip()
+    if not table_name:
+        raise ConfigError("TABLE_NAME is not set")
+    try:
+        raw_sources = json.loads(environ.get("WEBHOOK_SOURCES", "") or "{}")
+    except ValueError as exc:
+        raise ConfigError(f"WEBHOOK_SOURCES is not valid JSON: {exc}") from None
+    if not isinstance(raw_sources, Mapping):
+        raise ConfigError("WEBHOOK_SOURCES must be a JSON object")
+    sources = {name: parse_source(name, entry) for name, entry in raw_sources.items()}
+    max_body = min(
+        _int_env(environ, "MAX_STORED_BODY_BYTES", DEFAULT_MAX_STORED_BODY_BYTES),
+        MAX_STORED_BODY_BYTES_LIMIT,
+    )
+    return Config(
+        table_name=table_name,
+        sources=MappingProxyType(sources),
+        history_retention_days=_int_env(environ, "HISTORY_RETENTION_DAYS", 0),
+        max_stored_body_bytes=max_body,
+        secret_cache_ttl_seconds=_int_env(
+            environ, "SECRET_CACHE_TTL_SECONDS", DEFAULT_SECRET_CACHE_TTL_SECONDS
+        ),
+        log_level=(environ.get("LOG_LEVEL", "") or "INFO").strip().upper(),
+    )
+
+
+@functools.cache
+def get_config() -> Config:
+    """The configuration of this container, read on first use (never at import)."""
+    return load_config(os.environ)

@@ -1,0 +1,189 @@
+"""One SQS record in, one history row (or an exception meaning "retry me") out."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from . import event_fields
+from .config import Config, SourceConfig
+from .contract import InboundWebhook, parse_record
+from .errors import TransientError
+from .history import HistoryStore, WriteResult
+from .secret_store import SecretStore
+from .signatures import SignedRequest, verify
+from .validation import Validation, validate_body
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["processed", "rejected", "invalid", "failed"]
+
+# Key part used when the message has no source attribute at all.
+MISSING_SOURCE = "_missing"
+# Metadata copied from headers is clipped so a row always fits DynamoDB's 400 KB.
+MAX_METADATA_CHARS = 1024
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    message_id: str
+    status: Status
+    event_id: str | None = None
+    reason: str | None = None
+    write: WriteResult | None = None
+
+
+def truncate_utf8(raw: bytes, limit: int) -> tuple[str, bool]:
+    """The body as text, cut to at most ``limit`` bytes without splitting a character."""
+    if len(raw) <= limit:
+        return raw.decode("utf-8", "replace"), False
+    return raw[:limit].decode("utf-8", "ignore"), True
+
+
+def _clip(value: str | None) -> str | None:
+    return value[:MAX_METADATA_CHARS] if value else None
+
+
+class Processor:
+    def __init__(
+        self,
+        config: Config,
+        history: HistoryStore,
+        secrets: SecretStore,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.config = config
+        self.history = history
+        self.secrets = secrets
+        self._clock = clock
+
+    def process(self, record: Mapping[str, Any]) -> RecordResult:
+        """Handle one record. Raises TransientError (or anything unexpected) to have it retried."""
+        message = parse_record(record)
+        now_ms = int((self._clock or time.time)() * 1000)
+        body = message.body if message.body is not None else ""
+        validation = validate_body(body, message.content_type)
+        source = self.config.sources.get(message.source or "")
+
+        if message.contract_violation:
+            return self._store_failed(
+                message, source, validation, "invalid", message.contract_violation, now_ms
+            )
+        if source is None:
+            return self._store_failed(message, None, validation, "invalid", "unknown_source", now_ms)
+        try:
+            raw = message.raw_body()
+        except UnicodeEncodeError:
+            return self._store_failed(message, source, validation, "invalid", "undecodable_body", now_ms)
+
+        assert message.received_at_ms is not None
+        verdict = verify(
+            SignedRequest(
+                body=raw,
+                signature=message.signature,
+                timestamp=message.signature_timestamp,
+                delivery_id=message.delivery_id,
+                received_at_ms=message.received_at_ms,
+            ),
+            source,
+            lambda: self._secrets_for(source),
+        )
+        if not verdict.valid:
+            return self._store_failed(message, source, validation, "rejected", verdict.reason, now_ms)
+        if not validation.valid:
+            return self._store_failed(message, source, validation, "invalid", validation.reason, now_ms)
+
+        delivery = event_fields.delivery_id(source.scheme, message.delivery_id, validation.parsed)
+        event_id = event_fields.event_id(source.name, delivery, raw)
+        item = self._item(message, source, validation, event_id, "processed", None, delivery, raw, now_ms)
+        write = self.history.record(item, count_duplicates=True)
+        result = RecordResult(message.message_id, "processed", event_id, None, write)
+        logger.info(
+            "webhook duplicate" if write is WriteResult.DUPLICATE else "webhook processed",
+            extra=self._log_fields(message, item, write),
+        )
+        return result
+
+    def _secrets_for(self, source: SourceConfig) -> tuple[str, ...]:
+        if not source.secret_arn:
+            raise TransientError("secret_not_configured", f"source {source.name!r} has no secret_arn")
+        return self.secrets.get(source.secret_arn)
+
+    def _store_failed(
+        self,
+        message: InboundWebhook,
+        source: SourceConfig | None,
+        validation: Validation,
+        status: Status,
+        reason: str | None,
+        now_ms: int,
+    ) -> RecordResult:
+        """Record a rejected/invalid delivery under ``<source>#request:<request_id>``."""
+        request_key = message.request_id or f"sqs:{message.message_id}"
+        event_id = event_fields.request_event_id(message.source or MISSING_SOURCE, request_key)
+        raw = (message.body or "").encode("utf-8", "replace")
+        scheme = source.scheme if source else "none"
+        delivery = event_fields.delivery_id(scheme, message.delivery_id, validation.parsed)
+        item = self._item(message, source, validation, event_id, status, reason, delivery, raw, now_ms)
+        write = self.history.record(item, count_duplicates=False)
+        log = logger.warning if status == "rejected" else logger.info
+        log(f"webhook {status}", extra=self._log_fields(message, item, write))
+        return RecordResult(message.message_id, status, event_id, reason, write)
+
+    def _item(
+        self,
+        message: InboundWebhook,
+        source: SourceConfig | None,
+        validation: Validation,
+        event_id: str,
+        status: Status,
+        reason: str | None,
+        delivery: str | None,
+        raw: bytes,
+        now_ms: int,
+    ) -> dict[str, Any]:
+        scheme = source.scheme if source else "none"
+        stored_body, truncated = truncate_utf8(raw, self.config.max_stored_body_bytes)
+        received_at = message.received_at_ms or message.sent_timestamp_ms or now_ms
+        retention = self.config.history_retention_days
+        return {
+            "event_id": event_id,
+            "source": _clip(message.source),
+            "scheme": source.scheme if source else None,
+            "status": status,
+            "reason": reason,
+            "request_id": _clip(message.request_id),
+            "delivery_id": _clip(delivery),
+            "event_type": event_fields.event_type(scheme, message.event_type, validation.parsed),
+            "content_type": _clip(message.content_type),
+            "source_ip": _clip(message.source_ip),
+            "received_at": received_at,
+            "processed_at": now_ms,
+            "body": stored_body,
+            "body_size": len(raw),
+            "body_sha256": hashlib.sha256(raw).hexdigest(),
+            "body_truncated": truncated,
+            "sqs_message_id": message.message_id or None,
+            "receive_count": message.receive_count,
+            "duplicate_count": 0,
+            "expires_at": received_at // 1000 + retention * 86_400 if retention > 0 else None,
+        }
+
+    @staticmethod
+    def _log_fields(message: InboundWebhook, item: Mapping[str, Any], write: WriteResult) -> dict[str, Any]:
+        return {
+            "event_id": item["event_id"],
+            "source": item["source"],
+            "status": item["status"],
+            "reason": item["reason"],
+            "event_type": item["event_type"],
+            "request_id": item["request_id"],
+            "sqs_message_id": message.message_id,
+            "receive_count": message.receive_count,
+            "body_size": item["body_size"],
+            "write": write.value,
+        }

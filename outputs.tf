@@ -1,0 +1,114 @@
+output "webhook_urls" {
+  description = "The URL each source posts to, by source name."
+  value       = { for name, s in local.sources : name => "${aws_api_gateway_stage.this[0].invoke_url}/webhooks/${name}" }
+}
+
+output "rest_api_id" {
+  description = "ID of the REST API."
+  value       = try(aws_api_gateway_rest_api.this[0].id, null)
+}
+
+output "rest_api_execution_arn" {
+  description = "Execution ARN of the REST API (for resource policies and permissions)."
+  value       = try(aws_api_gateway_rest_api.this[0].execution_arn, null)
+}
+
+output "stage_name" {
+  description = "Name of the API stage."
+  value       = try(aws_api_gateway_stage.this[0].stage_name, null)
+}
+
+output "stage_arn" {
+  description = "ARN of the API stage (attach a WAF web ACL here)."
+  value       = try(aws_api_gateway_stage.this[0].arn, null)
+}
+
+output "stage_invoke_url" {
+  description = "Base URL of the API stage."
+  value       = try(aws_api_gateway_stage.this[0].invoke_url, null)
+}
+
+output "queue_url" {
+  description = "URL of the main queue."
+  value       = try(aws_sqs_queue.this[0].url, null)
+}
+
+output "queue_arn" {
+  description = "ARN of the main queue."
+  value       = try(aws_sqs_queue.this[0].arn, null)
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue."
+  value       = try(aws_sqs_queue.dlq[0].url, null)
+}
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = try(aws_sqs_queue.dlq[0].arn, null)
+}
+
+output "history_table_name" {
+  description = "Name of the DynamoDB history table."
+  value       = try(aws_dynamodb_table.this[0].name, null)
+}
+
+output "history_table_arn" {
+  description = "ARN of the DynamoDB history table."
+  value       = try(aws_dynamodb_table.this[0].arn, null)
+}
+
+output "history_table_stream_arn" {
+  description = "ARN of the history table's stream, when history_stream_enabled."
+  value       = try(aws_dynamodb_table.this[0].stream_arn, null)
+}
+
+output "processor_function_name" {
+  description = "Name of the processor Lambda function."
+  value       = try(aws_lambda_function.this[0].function_name, null)
+}
+
+output "processor_function_arn" {
+  description = "ARN of the processor Lambda function."
+  value       = try(aws_lambda_function.this[0].arn, null)
+}
+
+output "processor_log_group_name" {
+  description = "Log group of the processor."
+  value       = try(aws_cloudwatch_log_group.processor[0].name, null)
+}
+
+output "processor_package_base64sha256" {
+  description = "Base64 SHA-256 of the deployed processor zip (equal to what `make package` prints)."
+  value       = module.package.output_base64sha256
+}
+
+output "processor_role_arn" {
+  description = "ARN of the processor's execution role."
+  value       = try(aws_iam_role.processor[0].arn, null)
+}
+
+output "api_gateway_role_arn" {
+  description = "ARN of the role API Gateway assumes to send to the queue."
+  value       = try(aws_iam_role.apigateway[0].arn, null)
+}
+
+output "sns_topic_arn" {
+  description = "SNS topic the alarms notify (module-created or passed in)."
+  value       = local.alarm_topic_arn
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarm names by alarm key."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
+}
+
+output "secret_arns" {
+  description = "Secrets Manager secret ARN per verified source (module-created ones are empty until you write them)."
+  value       = local.secret_arns
+}
+
+output "access_log_group_name" {
+  description = "Log group of the API access logs, when create_access_logs."
+  value       = try(aws_cloudwatch_log_group.access[0].name, null)
+}

@@ -1,0 +1,587 @@
+"""A local API Gateway (REST, AWS-service integration to SQS) that runs the deployed configuration.
+
+moto stores an API's resources, methods, integrations and integration responses
+but cannot execute them (no VTL, no SQS call). `LocalGateway` reads that
+configuration back with boto3 and executes it the way API Gateway documents:
+
+  route -> request validation -> request template by Content-Type (or 415 under
+  passthrough NEVER) -> POST the form to SQS's query endpoint -> select the
+  integration response by selection pattern on the SQS status -> response
+  template -> `$context.responseOverride.status`.
+
+`GatewaySpec` is the same configuration as plain data, so templates can be tested
+without moto's API Gateway (`LocalGateway.from_spec`).
+
+Not emulated: authorizers, API keys/usage plans, binary media types, caching,
+throttling, non-SQS integrations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+import jsonschema
+import requests
+
+from tests.harness import vtl
+
+# API Gateway REST limits (AWS "Amazon API Gateway quotas").
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+INTEGRATION_TIMEOUT_S = 29.0
+
+# SQS SendMessage rules moto 5.2.5 does not enforce (it accepts all of these):
+# at most 10 message attributes, no empty attribute values, body characters
+# limited to the XML 1.0 set, size in bytes of body + attribute names, types
+# and values (moto counts body characters only), and a non-empty body.
+SQS_MAX_ATTRIBUTES = 10
+SQS_MIN_MAXIMUM_MESSAGE_SIZE = 1024
+_SQS_INVALID_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# The fault hook: rendered form -> None (call SQS), a status, or (status, SQS answer body).
+SqsFault = Callable[[str], int | tuple[int, str] | None]
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class IntegrationResponse:
+    status_code: str
+    selection_pattern: str | None = None  # None or "": the default response
+    response_templates: dict[str, str] = field(default_factory=dict)
+    response_parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Method:
+    integration_uri: str  # arn:aws:apigateway:REGION:sqs:path/ACCOUNT/QUEUE (the only kind emulated)
+    request_templates: dict[str, str] = field(default_factory=dict)
+    passthrough_behavior: str = "WHEN_NO_MATCH"
+    integration_http_method: str = "POST"
+    integration_request_parameters: dict[str, str] = field(default_factory=dict)
+    integration_responses: list[IntegrationResponse] = field(default_factory=list)
+    validate_request_body: bool = False
+    validate_request_parameters: bool = False
+    request_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # content type -> schema
+    request_parameters: dict[str, bool] = field(default_factory=dict)  # method.request.header.X -> required
+
+
+@dataclass
+class GatewaySpec:
+    """resources: resource path (`/webhooks/github`, `/webhooks/{source}`) -> HTTP method -> Method."""
+
+    resources: dict[str, dict[str, Method]]
+    rest_api_id: str = "local"
+    stage_variables: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_apigw(cls, client: Any, rest_api_id: str, stage_name: str | None = None) -> GatewaySpec:
+        """Read a deployed REST API back through the API Gateway API (moto or AWS)."""
+        variables: dict[str, str] = {}
+        if stage_name is not None:
+            variables = client.get_stage(restApiId=rest_api_id, stageName=stage_name).get("variables", {})
+        resources: dict[str, dict[str, Method]] = {}
+        pages = client.get_paginator("get_resources").paginate(restApiId=rest_api_id, embed=["methods"])
+        for page in pages:
+            for resource in page["items"]:
+                methods = {}
+                for http_method in resource.get("resourceMethods", {}):
+                    method = _read_method(client, rest_api_id, resource["id"], http_method)
+                    if method is not None:
+                        methods[http_method] = method
+                if methods:
+                    resources[resource["path"]] = methods
+        return cls(resources, rest_api_id, variables)
+
+
+def _read_method(client: Any, api: str, resource_id: str, http_method: str) -> Method | None:
+    ids = {"restApiId": api, "resourceId": resource_id, "httpMethod": http_method}
+    method = client.get_method(**ids)
+    validate_body = validate_params = False
+    if method.get("requestValidatorId"):
+        validator = client.get_request_validator(
+            restApiId=api, requestValidatorId=method["requestValidatorId"]
+        )
+        validate_body = bool(validator.get("validateRequestBody"))
+        validate_params = bool(validator.get("validateRequestParameters"))
+    models = {}
+    for content_type, model_name in method.get("requestModels", {}).items():
+        try:
+            schema = client.get_model(restApiId=api, modelName=model_name)["schema"]
+        except client.exceptions.NotFoundException:
+            # Built-in "Empty" model (moto does not create it): AWS's schema is {"type": "object"}.
+            schema = '{"type": "object"}' if model_name == "Empty" else "{}"
+        models[content_type.lower()] = json.loads(schema)
+    try:
+        integration = client.get_integration(**ids)
+    except client.exceptions.NotFoundException:
+        return None  # no integration: API Gateway refuses to deploy such a method
+    responses = []
+    for status in sorted(integration.get("integrationResponses", {})):
+        ir = client.get_integration_response(**ids, statusCode=status)
+        responses.append(
+            IntegrationResponse(
+                status_code=status,
+                selection_pattern=ir.get("selectionPattern"),
+                response_templates=ir.get("responseTemplates") or {},
+                response_parameters=ir.get("responseParameters") or {},
+            )
+        )
+    return Method(
+        integration_uri=integration.get("uri", ""),
+        request_templates=integration.get("requestTemplates") or {},
+        passthrough_behavior=integration.get("passthroughBehavior", "WHEN_NO_MATCH"),
+        integration_http_method=integration.get("httpMethod", "POST"),
+        integration_request_parameters=integration.get("requestParameters") or {},
+        integration_responses=responses,
+        validate_request_body=validate_body,
+        validate_request_parameters=validate_params,
+        request_models=models,
+        request_parameters=method.get("requestParameters") or {},
+    )
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class GatewayResponse:
+    status: int
+    body: str
+    headers: dict[str, str]
+    request_id: str = ""
+    integration_status: int | None = None  # what SQS (or the fault hook) answered; None: never called
+    integration_body: str | None = None
+    integration_request: str | None = None  # the rendered request body (the SendMessage form)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def _gateway_error(status: int, message: str, error_type: str, request_id: str) -> GatewayResponse:
+    """API Gateway's own answers (gateway responses): {"message": ...} and x-amzn-ErrorType."""
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-RequestId": request_id,
+        "x-amzn-ErrorType": error_type,
+    }
+    return GatewayResponse(status, json.dumps({"message": message}), headers, request_id)
+
+
+# --------------------------------------------------------------------------- the gateway
+
+
+class LocalGateway:
+    """Executes a REST API's deployed config. `sqs_endpoint_url` is moto's endpoint (all services)."""
+
+    def __init__(
+        self,
+        apigw_client: Any,
+        sqs_endpoint_url: str,
+        rest_api_id: str,
+        stage_name: str,
+        region: str = "us-east-1",
+    ) -> None:
+        self._client = apigw_client
+        self._setup(
+            GatewaySpec.from_apigw(apigw_client, rest_api_id, stage_name),
+            sqs_endpoint_url,
+            stage_name,
+            region,
+        )
+
+    @classmethod
+    def from_spec(
+        cls, spec: GatewaySpec, sqs_endpoint_url: str, stage_name: str = "test", region: str = "us-east-1"
+    ) -> LocalGateway:
+        gateway = cls.__new__(cls)
+        gateway._client = None
+        gateway._setup(spec, sqs_endpoint_url, stage_name, region)
+        return gateway
+
+    def _setup(self, spec: GatewaySpec, sqs_endpoint_url: str, stage_name: str, region: str) -> None:
+        self.spec = spec
+        self.sqs_endpoint_url = sqs_endpoint_url.rstrip("/")
+        self.stage_name = stage_name
+        self.region = region
+        # Called with the rendered form before each SQS call; a status (or (status, body))
+        # replaces the real call, so SQS failures can be injected. None: call SQS.
+        self.sqs_fault: SqsFault | None = None
+        # Apply the SendMessage checks AWS makes and moto does not (see SQS_* above).
+        self.emulate_sqs_validation = True
+        self._local = threading.local()
+        self._sqs_client: Any = None
+
+    def reload(self) -> None:
+        """Re-read the deployed configuration (after a new apply/deployment)."""
+        if self._client is None:
+            raise RuntimeError("a gateway built from a GatewaySpec has nothing to reload")
+        self.spec = GatewaySpec.from_apigw(self._client, self.spec.rest_api_id, self.stage_name)
+
+    # ------------------------------------------------------------------ request
+
+    def post(
+        self,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        source_ip: str = "127.0.0.1",
+        request_time_epoch_ms: int | None = None,
+    ) -> GatewayResponse:
+        return self.request(
+            "POST", path, body, headers, source_ip=source_ip, request_time_epoch_ms=request_time_epoch_ms
+        )
+
+    def request(
+        self,
+        http_method: str,
+        path: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        source_ip: str = "127.0.0.1",
+        request_time_epoch_ms: int | None = None,
+    ) -> GatewayResponse:
+        """`path` is the resource path (`/webhooks/github?x=1`), without the stage prefix."""
+        headers = dict(headers or {})
+        split = urlsplit(path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        request_id = str(uuid.uuid4())
+
+        route = self._route(split.path, http_method.upper())
+        if route is None:
+            # Unknown resource or method: API Gateway answers 403 MISSING_AUTHENTICATION_TOKEN.
+            return _gateway_error(
+                403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
+            )
+        resource_path, path_params, method = route
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return _gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
+
+        context = vtl.make_context(
+            request_id=request_id,
+            request_time_epoch_ms=request_time_epoch_ms,
+            source_ip=source_ip,
+            user_agent=vtl.header_lookup(headers, "User-Agent") or "",
+            stage=self.stage_name,
+            resource_path=resource_path,
+            path=split.path,
+            http_method=http_method.upper(),
+            api_id=self.spec.rest_api_id,
+        )
+        # A non-binary payload reaches templates as text decoded as UTF-8.
+        text = body.decode("utf-8", errors="replace")
+        vtl_input = vtl.Input(text, headers, query, path_params)
+        # No Content-Type: API Gateway assumes application/json. Parameters
+        # (`; charset=utf-8`) do not take part in template or model selection.
+        content_type = (vtl.header_lookup(headers, "Content-Type") or "application/json").split(";")[0]
+        content_type = content_type.strip().lower()
+
+        invalid = self._validate(method, content_type, text, vtl_input, request_id)
+        if invalid is not None:
+            return invalid
+
+        templates = {key.lower(): value for key, value in method.request_templates.items()}
+        if content_type in templates:
+            integration_body = vtl.render(
+                templates[content_type], vtl_input, context, self.spec.stage_variables
+            )
+        elif method.passthrough_behavior == "WHEN_NO_MATCH" or (
+            method.passthrough_behavior == "WHEN_NO_TEMPLATES" and not templates
+        ):
+            integration_body = text  # passthrough: the payload goes to SQS unchanged
+        else:
+            return _gateway_error(415, "Unsupported Media Type", "UnsupportedMediaTypeException", request_id)
+
+        integration_headers = self._integration_headers(method, vtl_input, content_type)
+        try:
+            status, sqs_body = self._call_sqs(method, integration_body, integration_headers)
+        except requests.Timeout:
+            return _gateway_error(
+                504, "Endpoint request timed out", "InternalServerErrorException", request_id
+            )
+        response = self._map_response(method, status, sqs_body, context, request_id)
+        response.integration_request = integration_body
+        return response
+
+    def _route(self, path: str, http_method: str) -> tuple[str, dict[str, str], Method] | None:
+        """Most specific resource wins: literal segments over {param}, {param} over {proxy+}."""
+        best: tuple[tuple[int, ...], str, dict[str, str], Method] | None = None
+        for resource_path, methods in self.spec.resources.items():
+            method = methods.get(http_method) or methods.get("ANY")
+            matched = _match_path(resource_path, path) if method else None
+            if matched is not None and method is not None:
+                score, params = matched
+                if best is None or score > best[0]:
+                    best = (score, resource_path, params, method)
+        return None if best is None else (best[1], best[2], best[3])
+
+    def _validate(
+        self, method: Method, content_type: str, text: str, vtl_input: vtl.Input, request_id: str
+    ) -> GatewayResponse | None:
+        if method.validate_request_parameters:
+            params = vtl_input.params()
+            missing = []
+            for key, required in method.request_parameters.items():
+                kind, _, name = key.removeprefix("method.request.").partition(".")
+                if kind == "header":
+                    found = vtl.header_lookup(params["header"], name)
+                else:
+                    found = params.get(kind, {}).get(name)
+                if required and not found:
+                    missing.append(name)
+            if missing:
+                message = f"Missing required request parameters: [{', '.join(missing)}]"
+                return _gateway_error(400, message, "BadRequestException", request_id)
+        if method.validate_request_body:
+            schema = method.request_models.get(content_type, method.request_models.get("$default"))
+            if schema is not None:
+                try:
+                    jsonschema.validate(json.loads(text, parse_constant=_reject_constant), schema)
+                except (ValueError, jsonschema.ValidationError):
+                    return _gateway_error(400, "Invalid request body", "BadRequestException", request_id)
+        return None
+
+    @staticmethod
+    def _integration_headers(method: Method, vtl_input: vtl.Input, content_type: str) -> dict[str, str]:
+        """integration.request.header.X = 'static' | method.request.header/querystring/path.Y."""
+        headers = {"Content-Type": content_type}
+        params = vtl_input.params()
+        for target, source in method.integration_request_parameters.items():
+            if not target.startswith("integration.request.header."):
+                continue
+            name = target.removeprefix("integration.request.header.")
+            if source.startswith("'") and source.endswith("'"):
+                headers[name] = source[1:-1]
+            elif source.startswith("method.request.header."):
+                headers[name] = vtl.header_lookup(params["header"], source.rsplit(".", 1)[1]) or ""
+            elif source.startswith("method.request.querystring."):
+                headers[name] = params["querystring"].get(source.rsplit(".", 1)[1], "")
+            elif source.startswith("method.request.path."):
+                headers[name] = params["path"].get(source.rsplit(".", 1)[1], "")
+        return headers
+
+    # ------------------------------------------------------------------ SQS
+
+    def _call_sqs(self, method: Method, form: str, headers: dict[str, str]) -> tuple[int, str]:
+        region, account, queue = _parse_sqs_uri(method.integration_uri)
+        if self.sqs_fault is not None:
+            fault = self.sqs_fault(form)
+            if fault is not None:
+                return fault if isinstance(fault, tuple) else (fault, sqs_error_body(fault))
+        url = f"{self.sqs_endpoint_url}/{account}/{queue}"
+        if self.emulate_sqs_validation:
+            rejected = self._aws_send_message_checks(form, url)
+            if rejected is not None:
+                return rejected
+        data = form.encode("utf-8")
+        # API Gateway signs the call with the integration's role. moto ignores the
+        # signature but routes by the credential scope, which must say "sqs".
+        aws_request = botocore.awsrequest.AWSRequest(
+            method=method.integration_http_method, url=url, data=data
+        )
+        for name, value in headers.items():
+            aws_request.headers[name] = value
+        credentials = botocore.credentials.Credentials("test", "test")
+        botocore.auth.SigV4Auth(credentials, "sqs", region).add_auth(aws_request)
+        response = self._session().request(
+            method.integration_http_method,
+            url,
+            data=data,
+            headers=dict(aws_request.headers.items()),
+            timeout=INTEGRATION_TIMEOUT_S,
+        )
+        return response.status_code, response.text
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _aws_send_message_checks(self, form: str, url: str) -> tuple[int, str] | None:
+        """SendMessage validation AWS SQS does and moto 5.2.5 skips; error texts as AWS returns them."""
+        params = dict(parse_qsl(form, keep_blank_values=True))
+        if params.get("Action") != "SendMessage":
+            return None
+        body = params.get("MessageBody", "")
+        if body == "":
+            return 400, sqs_error_body(
+                400, "MissingParameter", "The request must contain the parameter MessageBody."
+            )
+        indexes = sorted(
+            {int(m.group(1)) for k in params if (m := re.match(r"MessageAttribute\.(\d+)\.", k))}
+        )
+        if len(indexes) > SQS_MAX_ATTRIBUTES:
+            message = f"Number of message attributes [{len(indexes)}] exceeds the allowed maximum [10]."
+            return 400, sqs_error_body(400, "InvalidParameterValue", message)
+        size = len(body.encode("utf-8"))
+        for n in indexes:
+            name = params.get(f"MessageAttribute.{n}.Name", "")
+            data_type = params.get(f"MessageAttribute.{n}.Value.DataType", "")
+            value = params.get(f"MessageAttribute.{n}.Value.StringValue", "")
+            if not name:
+                message = "The request must contain non-empty message attribute name."
+                return 400, sqs_error_body(400, "InvalidParameterValue", message)
+            if not value:
+                message = (
+                    f"Message (user) attribute '{name}' must contain a non-empty value of type '{data_type}'."
+                )
+                return 400, sqs_error_body(400, "InvalidParameterValue", message)
+            if data_type.split(".")[0] == "Number" and not re.fullmatch(
+                r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", value
+            ):
+                message = f"Could not cast message attribute '{name}' value to number."
+                return 400, sqs_error_body(400, "InvalidParameterValue", message)
+            size += len(name.encode()) + len(data_type.encode()) + len(value.encode("utf-8"))
+        bad = _SQS_INVALID_CHAR.search(body)
+        if bad is not None:
+            message = (
+                f"Invalid binary character '#x{ord(bad.group(0)):X}' was found in the message body, the set"
+                " of allowed characters is #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF"
+            )
+            return 400, sqs_error_body(400, "InvalidMessageContents", message)
+        if size > SQS_MIN_MAXIMUM_MESSAGE_SIZE:  # every queue accepts at least 1024 bytes
+            maximum = self._maximum_message_size(url)
+            if maximum is not None and size > maximum:
+                reason = f"Message must be shorter than {maximum} bytes."
+                message = f"One or more parameters are invalid. Reason: {reason}"
+                return 400, sqs_error_body(400, "InvalidParameterValue", message)
+        return None
+
+    def _maximum_message_size(self, queue_url: str) -> int | None:
+        """The queue's MaximumMessageSize, read on each call (tests change it)."""
+        if self._sqs_client is None:
+            self._sqs_client = boto3.client(
+                "sqs",
+                endpoint_url=self.sqs_endpoint_url,
+                region_name=self.region,
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
+        sqs = self._sqs_client
+        try:
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["MaximumMessageSize"])
+        except sqs.exceptions.QueueDoesNotExist:
+            return None  # the real call fails with NonExistentQueue
+        return int(attributes["Attributes"]["MaximumMessageSize"])
+
+    # ------------------------------------------------------------------ response
+
+    def _map_response(
+        self, method: Method, status: int, sqs_body: str, context: dict[str, Any], request_id: str
+    ) -> GatewayResponse:
+        """Selection patterns are Java regexes matched against the whole status code
+        string (for AWS-service integrations); the response without one is the default."""
+        selected = None
+        default = None
+        for candidate in method.integration_responses:
+            if not candidate.selection_pattern:
+                default = default or candidate
+            elif re.fullmatch(candidate.selection_pattern, str(status)):
+                selected = selected or candidate
+        selected = selected or default
+        if selected is None:
+            # "No match for output mapping and no default output mapping specified"
+            error = _gateway_error(500, "Internal server error", "InternalServerErrorException", request_id)
+            error.integration_status, error.integration_body = status, sqs_body
+            return error
+
+        content_type = "application/json"
+        body = sqs_body  # no template: the integration's body passes through
+        templates = selected.response_templates
+        if templates:
+            content_type = "application/json" if "application/json" in templates else next(iter(templates))
+            template = templates[content_type]
+            body = (
+                vtl.render(template, vtl.Input(sqs_body), context, self.spec.stage_variables)
+                if template
+                else ""
+            )
+        override = context["responseOverride"]
+        final_status = int(override["status"]) if override.get("status") else int(selected.status_code)
+        headers = {"Content-Type": content_type, "x-amzn-RequestId": request_id}
+        for target, source in selected.response_parameters.items():
+            if target.startswith("method.response.header.") and source.startswith("'"):
+                headers[target.removeprefix("method.response.header.")] = source.strip("'")
+        headers.update({str(k): str(v) for k, v in (override.get("header") or {}).items()})
+        return GatewayResponse(final_status, body, headers, request_id, status, sqs_body)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python accepts NaN/Infinity; API Gateway does not
+
+
+def _match_path(resource_path: str, path: str) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    want = [s for s in resource_path.split("/") if s]
+    have = [s for s in path.split("/") if s]
+    params: dict[str, str] = {}
+    score = []
+    for i, segment in enumerate(want):
+        if segment.startswith("{") and segment.endswith("+}"):
+            if i >= len(have):
+                return None
+            params[segment[1:-2]] = "/".join(have[i:])
+            score.append(0)
+            return (*score, -1), params
+        if i >= len(have):
+            return None
+        if segment.startswith("{") and segment.endswith("}"):
+            params[segment[1:-1]] = have[i]
+            score.append(1)
+        elif segment == have[i]:
+            score.append(2)
+        else:
+            return None
+    return (tuple(score), params) if len(want) == len(have) else None
+
+
+def _parse_sqs_uri(uri: str) -> tuple[str, str, str]:
+    match = re.fullmatch(r"arn:aws:apigateway:([a-z0-9-]+):sqs:path/(\d{12})/([^/]+)", uri)
+    if match is None:
+        raise NotImplementedError(f"only SQS path integrations are emulated, not {uri!r}")
+    return match.group(1), match.group(2), match.group(3)
+
+
+_FAULT_ERRORS = {
+    400: ("Sender", "RequestThrottled", "The request was denied due to request throttling."),
+    403: ("Sender", "AccessDenied", "Access to the resource is denied."),
+    500: ("Receiver", "InternalError", "We encountered an internal error. Please try again."),
+    503: ("Receiver", "ServiceUnavailable", "Service is unable to handle request."),
+}
+
+
+def sqs_error_body(status: int, code: str | None = None, message: str | None = None) -> str:
+    """An SQS query-protocol answer for `status` (an error document, or a SendMessageResponse for 2xx)."""
+    request_id = str(uuid.uuid4())
+    if 200 <= status < 300 and code is None:
+        return (
+            '<SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><SendMessageResult>'
+            f"<MessageId>{uuid.uuid4()}</MessageId></SendMessageResult>"
+            f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></SendMessageResponse>"
+        )
+    kind, default_code, default_message = _FAULT_ERRORS.get(
+        status, ("Receiver" if status >= 500 else "Sender", "UnknownError", f"HTTP {status}")
+    )
+    return (
+        '<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">'
+        f"<Error><Type>{kind}</Type><Code>{code or default_code}</Code>"
+        f"<Message>{_xml_escape(message or default_message)}</Message><Detail/></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

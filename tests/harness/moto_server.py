@@ -1,0 +1,133 @@
+"""The local AWS account: a moto server on 127.0.0.1, with fixes for moto gaps that Terraform trips on.
+
+Run as a process of its own (`python -m tests.harness.moto_server --port N`): the
+unit tests use moto's in-process `mock_aws`, which resets moto's shared backends,
+so a server living inside the pytest process would lose its state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def apply_moto_fixes() -> None:
+    """Patch moto 5.2.x SQS so the aws provider reads back what it wrote.
+
+    - moto serialises RedrivePolicy with `json.dumps` defaults (spaces after
+      separators), so every plan shows a whitespace-only diff: emit compact JSON.
+    - moto stores RedriveAllowPolicy but neither accepts it as an attribute name
+      nor returns it in GetQueueAttributes, so the provider's read-after-write
+      of `redrive_allow_policy` fails or times out: accept and return it.
+    Remove when moto does both itself.
+    """
+    from moto.sqs.models import Queue
+
+    if "RedriveAllowPolicy" not in Queue.BASE_ATTRIBUTES:
+        Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]
+        Queue.redrive_allow_policy = None  # type: ignore[attr-defined]
+    original = Queue.attributes.fget
+
+    def attributes(self: Queue) -> dict:
+        result = original(self)
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        # AWS leaves a removed (empty) policy out entirely; the provider's delete waits for that.
+        allow = result.pop("RedriveAllowPolicy", None)
+        if allow:
+            result["RedriveAllowPolicy"] = (
+                json.dumps(json.loads(allow), separators=(",", ":")) if isinstance(allow, str) else allow
+            )
+        return result
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class MotoServer:
+    """A moto server process and the URL every AWS service endpoint points at."""
+
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset API), between independent scenarios."""
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"))
+
+
+def start(port: int | None = None, log_dir: Path | None = None) -> MotoServer:
+    port = port or free_port()
+    log_dir = log_dir or Path(os.environ.get("WEBHOOK_INGEST_CACHE", "/tmp")) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"moto-{port}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.harness.moto_server", "--port", str(port)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "false"},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"moto server exited with {proc.returncode}; see {log_path}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=1)
+            return MotoServer(proc, port, log_path)
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"moto server did not answer on port {port} within 30 s; see {log_path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Local AWS account: moto server with Terraform fixes")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    apply_moto_fixes()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    print(f"moto server on http://127.0.0.1:{args.port}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Bodies must be valid for their content type."""
+
+from __future__ import annotations
+
+import pytest
+from webhook_processor.validation import media_type, validate_body
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json; charset=utf-8", "application/json"),
+        (" Application/JSON ", "application/json"),
+        (None, ""),
+        ("", ""),
+    ],
+)
+def test_media_type(content_type: str | None, expected: str) -> None:
+    assert media_type(content_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        ('{"a":1}', "application/json", None),
+        ("[1, 2]", "application/vnd.api+json", None),
+        ("42", "text/json", None),
+        ('{"a":1', "application/json", "invalid_json"),
+        ("", "application/json", "invalid_json"),
+        ('{"a": NaN}', "application/json", "invalid_json"),
+        ("[" * 100_000, "application/json", "invalid_json"),
+        ("a=1&b=2", "application/x-www-form-urlencoded", None),
+        ("", "application/x-www-form-urlencoded", None),
+        ("a=1&&b=2", "application/x-www-form-urlencoded", "invalid_form_body"),
+        ("justaword", "application/x-www-form-urlencoded", "invalid_form_body"),
+        ("a=%ff", "application/x-www-form-urlencoded", "invalid_form_body"),
+        ("not json {", "text/plain", None),
+        ("\x00\x01 binary-ish", "application/octet-stream", None),
+        ("anything", None, None),
+    ],
+)
+def test_validate_body(body: str, content_type: str | None, reason: str | None) -> None:
+    result = validate_body(body, content_type)
+    assert result.reason == reason
+    assert result.valid is (reason is None)
+
+
+def test_parsed_forms() -> None:
+    form = validate_body("command=%2Fdeploy&text=a+b&text=c", "application/x-www-form-urlencoded").parsed
+    assert form is not None and form.kind == "form"
+    assert form.form == {"command": "/deploy", "text": "a b"}
+    text = validate_body('{"type":"x"}', None).parsed
+    assert text is not None and text.kind == "text" and text.document == {"type": "x"}
+    assert validate_body("plain", "text/plain").parsed.document is None  # type: ignore[union-attr]

@@ -1,0 +1,254 @@
+"""Pure rendering of the module's templates (no AWS): what API Gateway would send to SQS and answer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.harness import vtl
+from tests.harness.strategies import bodies, header_values
+from tests.harness.webhook_spec import (
+    HEADER_VARIABLES,
+    SCHEME_HEADERS,
+    TEMPLATES,
+    decode_send_message,
+    request_template,
+    response_template,
+)
+
+
+def render_request(template: str, body: str, headers: dict[str, str], **context: object) -> str:
+    ctx = vtl.make_context(**context)  # type: ignore[arg-type]
+    return vtl.render(template, vtl.Input(body, headers), ctx)
+
+
+def test_form_has_no_stray_characters() -> None:
+    """Whitespace or raw non-ASCII in the output would corrupt the form: only encoded values appear."""
+    form = render_request(
+        request_template("github", **SCHEME_HEADERS["github"]), "a b\n", {"X-GitHub-Event": "push"}
+    )
+    assert re.fullmatch(r"[A-Za-z0-9.*_+%&=-]+", form), form
+    assert form.startswith("Action=SendMessage&MessageBody=a+b%0A&MessageAttribute.1.Name=source&")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(body=bodies)
+def test_any_body_survives_byte_exact(body: str) -> None:
+    form = render_request(request_template("github"), body, {"Content-Type": "application/json"})
+    message_body, _ = decode_send_message(form)
+    assert message_body.encode("utf-8") == body.encode("utf-8")
+
+
+def test_body_near_the_size_limit_survives() -> None:
+    """1 MiB (SQS's maximum) minus a little, mostly multi-byte characters and form metacharacters."""
+    unit = "é😀&+=%\r\n "
+    body = unit * (1_048_000 // len(unit.encode()))
+    form = render_request(request_template("stripe", **SCHEME_HEADERS["stripe"]), body, {})
+    message_body, _ = decode_send_message(form)
+    assert message_body == body
+    assert 1_000_000 < len(body.encode()) <= 1_048_576
+
+
+@settings(max_examples=200)
+@given(
+    scheme=st.sampled_from(sorted(SCHEME_HEADERS)),
+    values=st.fixed_dictionaries({name: header_values for name in HEADER_VARIABLES}),
+    content_type=st.sampled_from(["", "application/json", "application/json; charset=utf-8", "text/plain"]),
+    lower_case_names=st.booleans(),
+    source_ip=st.sampled_from(["203.0.113.7", "2001:db8::1"]),
+)
+def test_attributes_present_only_when_non_empty(
+    scheme: str, values: dict[str, str], content_type: str, lower_case_names: bool, source_ip: str
+) -> None:
+    configured = SCHEME_HEADERS[scheme]
+    headers = {}
+    for variable, header in configured.items():
+        headers[header.lower() if lower_case_names else header] = values[variable]
+    # A header the scheme does not name never becomes an attribute, even when sent.
+    headers["X-Unrelated-Signature"] = "sig"
+    if content_type:
+        headers["Content-Type"] = content_type
+    form = render_request(
+        request_template("src", **configured),
+        "{}",
+        headers,
+        request_id="rid-1",
+        request_time_epoch_ms=1_700_000_000_123,
+        source_ip=source_ip,
+    )
+    _, attributes = decode_send_message(form)
+
+    expected = [
+        ("source", "src", "String"),
+        ("request_id", "rid-1", "String"),
+        ("received_at_ms", "1700000000123", "Number"),
+        ("source_ip", source_ip, "String"),
+    ]
+    if content_type:
+        expected.append(("content_type", content_type, "String"))
+    for attribute, variable in [
+        ("delivery_id", "delivery_id_header"),
+        ("signature", "signature_header"),
+        ("signature_timestamp", "timestamp_header"),
+        ("event_type", "event_type_header"),
+    ]:
+        if variable in configured and values[variable] != "":
+            expected.append((attribute, values[variable], "String"))
+    assert attributes == expected  # decode_send_message also checks N = 1, 2, 3... in order
+    assert len(attributes) <= 10
+    assert all(value != "" for _, value, _ in attributes)
+
+
+def test_all_nine_attributes_with_every_header_configured() -> None:
+    names = {v: f"X-H-{i}" for i, v in enumerate(HEADER_VARIABLES)}
+    headers = {h: f"value {h}" for h in names.values()} | {"Content-Type": "application/json"}
+    _, attributes = decode_send_message(render_request(request_template("s", **names), "x", headers))
+    assert [a[0] for a in attributes] == [
+        "source",
+        "request_id",
+        "received_at_ms",
+        "source_ip",
+        "content_type",
+        "delivery_id",
+        "signature",
+        "signature_timestamp",
+        "event_type",
+    ]
+
+
+def test_header_values_are_data_not_template() -> None:
+    """A header value that looks like VTL must reach SQS verbatim."""
+    value = "$context.requestId #set($n = 5) ## $input.body"
+    form = render_request(request_template("s", signature_header="Sig"), "b", {"sig": value})
+    assert ("signature", value, "String") in decode_send_message(form)[1]
+
+
+def test_query_string_does_not_need_to_be_absent() -> None:
+    """$input.params looks in the query string before headers (AWS): documented, asserted here."""
+    ctx = vtl.make_context()
+    out = vtl.render("$input.params('X')", vtl.Input("", {"x": "header"}, {"X": "query"}), ctx)
+    assert out == "query"
+
+
+# --------------------------------------------------------------------------- Terraform pass
+
+
+def test_templatefile_variables(tmp_path: Path) -> None:
+    path = tmp_path / "t.vtl"
+    path.write_text("a=${a} b=${ b } lit=$${x} pct=%%{y} $input.body", encoding="utf-8")
+    assert vtl.render_terraform_template(path, a="1", b="2") == "a=1 b=2 lit=${x} pct=%{y} $input.body"
+
+
+@pytest.mark.parametrize("text", ["${a.b}", "${f(a)}", "%{ if a }x%{ endif }", "${missing}", '${"x"}'])
+def test_templatefile_rejects_anything_but_plain_variables(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "t.vtl"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError):
+        vtl.render_terraform_template(path, a="1")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TEMPLATES.glob("*.vtl")))
+def test_module_templates_use_only_the_contract_variables(name: str) -> None:
+    variables = dict.fromkeys(HEADER_VARIABLES, "") | {"source": "s"}
+    vtl.render_terraform_template(TEMPLATES / name, **variables)  # raises on anything else
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    assert "%{" not in text
+    used = set(re.findall(r"(?<!\$)\$\{\s*([A-Za-z_]\w*)\s*\}", text))
+    assert used <= {"source", *HEADER_VARIABLES}
+
+
+# --------------------------------------------------------------------------- $util / $input
+
+
+def test_util_functions() -> None:
+    util = vtl.Util()
+    assert util.urlEncode("a b~*") == "a+b%7E*"
+    assert util.urlDecode("a+b%7E") == "a b~"
+    assert util.base64Decode(util.base64Encode("é😀")) == "é😀"
+    assert util.escapeJavaScript("'\"\\/\né😀") == "\\'\\\"\\\\\\/\\n\\u00E9\\uD83D\\uDE00"
+    assert util.parseJson('{"a": [1]}') == {"a": [1]}
+
+
+def test_input_json_and_path() -> None:
+    inp = vtl.Input('{"a": {"b": [1, {"c": "x"}]}, "k": "v"}')
+    assert inp.path("$.a.b[1].c") == "x"
+    assert inp.path("$['k']") == "v"
+    assert inp.json("$.a") == '{"b":[1,{"c":"x"}]}'
+    assert inp.path("$.missing") is None
+
+
+def test_context_is_writable_and_rendered() -> None:
+    ctx = vtl.make_context(request_id="r", request_time_epoch_ms=0, stage="prod")
+    out = vtl.render(
+        "#set($context.responseOverride.status = 418)$context.requestTime|$context.stage", vtl.Input(""), ctx
+    )
+    assert out == "01/Jan/1970:00:00:00 +0000|prod"
+    assert ctx["responseOverride"]["status"] == 418
+
+
+# --------------------------------------------------------------------------- response templates
+
+XML_TOO_LONG = (
+    "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameterValue</Code><Message>One or more"
+    " parameters are invalid. Reason: Message must be shorter than 1048576 bytes.</Message></Error>"
+    "</ErrorResponse>"
+)
+JSON_TOO_LONG = (
+    '{"__type":"com.amazonaws.sqs#InvalidParameterValue","message":"One or more parameters are invalid. '
+    'Reason: Message must be shorter than 262144 bytes."}'
+)
+JSON_INVALID = (
+    '{"Error":{"Code":"InvalidMessageContents","Message":"Invalid binary character \'#x1\' was found in the '
+    "message body, the set of allowed characters is #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | "
+    '#x10000-#x10FFFF","Type":"Sender"},"RequestId":"r"}'
+)
+XML_EMPTY = (
+    "<Error><Code>MissingParameter</Code>"
+    "<Message>The request must contain the parameter MessageBody.</Message></Error>"
+)
+
+
+@pytest.mark.parametrize(
+    ("sqs_body", "status", "error"),
+    [
+        (XML_TOO_LONG, 413, "payload_too_large"),
+        (JSON_TOO_LONG, 413, "payload_too_large"),
+        (JSON_INVALID, 400, "invalid_body"),
+        ("<Code>InvalidMessageContents</Code>", 400, "invalid_body"),
+        (XML_EMPTY, 400, "empty_body"),
+        ("<Code>AWS.SimpleQueueService.NonExistentQueue</Code>", 503, "service_unavailable"),
+        ('{"__type":"com.amazonaws.sqs#RequestThrottled"}', 503, "service_unavailable"),
+        ("<Code>KMS.ThrottlingException</Code>", 503, "service_unavailable"),
+        ("<Code>AccessDenied</Code>", 503, "service_unavailable"),
+        ("", 503, "service_unavailable"),
+    ],
+)
+def test_client_error_template(sqs_body: str, status: int, error: str) -> None:
+    import json
+
+    ctx = vtl.make_context(request_id="req-9")
+    out = vtl.render(response_template("response_client_error.vtl"), vtl.Input(sqs_body), ctx)
+    assert ctx["responseOverride"]["status"] == status
+    assert json.loads(out) == {"error": error, "message": json.loads(out)["message"], "request_id": "req-9"}
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "expected"),
+    [
+        ("response_success.vtl", None, {"status": "accepted", "request_id": "req-9"}),
+        ("response_server_error.vtl", 503, {"error": "service_unavailable"}),
+        ("response_unmapped.vtl", 502, {"error": "bad_gateway"}),
+    ],
+)
+def test_other_response_templates(name: str, status: int | None, expected: dict[str, str]) -> None:
+    import json
+
+    ctx = vtl.make_context(request_id="req-9")
+    body = json.loads(vtl.render(response_template(name), vtl.Input("<xml/>"), ctx))
+    assert ctx["responseOverride"]["status"] == status
+    assert body.items() >= expected.items()
+    assert body["request_id"] == "req-9"

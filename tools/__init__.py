@@ -1,0 +1,1 @@
+"""Operator tools (importable so tests and demos can reuse them)."""

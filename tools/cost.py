@@ -1,0 +1,1092 @@
+#!/usr/bin/env python3
+"""Cost per million webhooks, computed from the module's own settings (`make cost`).
+
+Reads the module's defaults from variables.tf (or a tfvars file that overrides them),
+the list prices from pricing/aws-prices.json, and prints, for payloads of 1, 10 and
+100 KB, the cost of each component per million webhooks for:
+
+* this module: REST API -> SQS (direct integration) -> Lambda (SQS batch) -> DynamoDB;
+* alternative A: REST API -> a Lambda that sends to SQS (one invocation per request on
+  the ingestion path) -> the same processing side;
+* alternative B: HTTP API -> SQS-SendMessage integration -> the same processing side.
+
+Only the standard library is used. The variables.tf reader is a small HCL tokenizer
+that understands comments, strings, heredocs and nested blocks well enough to find
+`variable "NAME" { default = <scalar> }`; it is not a full HCL parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Final, Literal, cast
+
+REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+DEFAULT_VARIABLES: Final = REPO_ROOT / "variables.tf"
+DEFAULT_PRICES: Final = REPO_ROOT / "pricing" / "aws-prices.json"
+
+KIB: Final = 1024
+GIB: Final = 1024**3
+HOURS_PER_MONTH: Final = 730  # AWS bills GB-months over 730 hours
+DAYS_PER_MONTH: Final = HOURS_PER_MONTH / 24
+MILLION: Final = 1_000_000
+DEFAULT_PAYLOADS_KB: Final = (1.0, 10.0, 100.0)
+
+# Default processor duration: 120 ms for a batch of 10 (12 ms per webhook). Replace it
+# with the `make bench` figure or the CloudWatch p50 of the processor's Duration metric.
+DEFAULT_DURATION_MS_PER_BATCH_OF_10: Final = 120.0
+
+# SQS ReceiveMessage returns, and DeleteMessageBatch takes, at most 10 messages.
+SQS_MAX_MESSAGES_PER_CALL: Final = 10
+
+
+class CostError(Exception):
+    """A problem with the inputs; main() prints it and exits with status 2."""
+
+
+# --------------------------------------------------------------------------------------
+# A small HCL reader: enough for variables.tf defaults and `name = value` tfvars files.
+# --------------------------------------------------------------------------------------
+
+
+class NonScalar:
+    """An attribute value that is not a literal number, string, bool or null."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"NonScalar({self.text!r})"
+
+
+Scalar = int | float | str | bool | None
+Value = Scalar | NonScalar
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: Literal["ident", "number", "string", "punct", "newline"]
+    text: str
+    line: int
+    value: Any = None  # decoded string value; None when the string has interpolation
+
+
+_PUNCT_MULTI: Final = ("==", "!=", "<=", ">=", "=>", "&&", "||", "...")
+_NUMBER_RE: Final = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_IDENT_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_HEREDOC_RE: Final = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
+_ESCAPES: Final = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+class _Lexer:
+    def __init__(self, text: str, origin: str) -> None:
+        self.s = text
+        self.origin = origin
+        self.pos = 0
+        self.line = 1
+
+    def error(self, message: str, line: int | None = None) -> CostError:
+        return CostError(f"{self.origin}:{line or self.line}: {message}")
+
+    def tokens(self) -> list[_Tok]:
+        out: list[_Tok] = []
+        s = self.s
+        while self.pos < len(s):
+            c = s[self.pos]
+            if c == "\n":
+                out.append(_Tok("newline", "\n", self.line))
+                self.line += 1
+                self.pos += 1
+            elif c in " \t\r\ufeff":
+                self.pos += 1
+            elif c == "#" or s.startswith("//", self.pos):
+                end = s.find("\n", self.pos)
+                self.pos = len(s) if end < 0 else end
+            elif s.startswith("/*", self.pos):
+                end = s.find("*/", self.pos + 2)
+                if end < 0:
+                    raise self.error("unterminated /* comment")
+                self.line += s.count("\n", self.pos, end)
+                self.pos = end + 2
+            elif c == '"':
+                out.append(self._string())
+            elif (m := _HEREDOC_RE.match(s, self.pos)) is not None:
+                out.append(self._heredoc(m))
+            elif (m := _NUMBER_RE.match(s, self.pos)) is not None:
+                out.append(_Tok("number", m.group(), self.line))
+                self.pos = m.end()
+            elif (m := _IDENT_RE.match(s, self.pos)) is not None:
+                out.append(_Tok("ident", m.group(), self.line))
+                self.pos = m.end()
+            else:
+                op = next((p for p in _PUNCT_MULTI if s.startswith(p, self.pos)), c)
+                out.append(_Tok("punct", op, self.line))
+                self.pos += len(op)
+        return out
+
+    def _string(self) -> _Tok:
+        """A quoted template; returns its decoded value, or None if it interpolates."""
+        start_line = self.line
+        s = self.s
+        self.pos += 1
+        chars: list[str] = []
+        templated = False
+        while True:
+            if self.pos >= len(s) or s[self.pos] == "\n":
+                raise self.error("unterminated string", start_line)
+            c = s[self.pos]
+            if c == '"':
+                self.pos += 1
+                break
+            if c == "\\":
+                nxt = s[self.pos + 1 : self.pos + 2]
+                if nxt in _ESCAPES:
+                    chars.append(_ESCAPES[nxt])
+                    self.pos += 2
+                elif nxt == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", s[self.pos + 2 : self.pos + 6]):
+                    chars.append(chr(int(s[self.pos + 2 : self.pos + 6], 16)))
+                    self.pos += 6
+                elif nxt == "U" and re.fullmatch(r"[0-9A-Fa-f]{8}", s[self.pos + 2 : self.pos + 10]):
+                    chars.append(chr(int(s[self.pos + 2 : self.pos + 10], 16)))
+                    self.pos += 10
+                else:
+                    raise self.error(f"invalid escape \\{nxt} in string")
+            elif s.startswith(("$${", "%%{"), self.pos):
+                chars.append(s[self.pos + 1 : self.pos + 3])
+                self.pos += 3
+            elif s.startswith(("${", "%{"), self.pos):
+                templated = True
+                self._skip_template_expression()
+            else:
+                chars.append(c)
+                self.pos += 1
+        text = "".join(chars)
+        return _Tok("string", text, start_line, None if templated else text)
+
+    def _skip_template_expression(self) -> None:
+        """Skips `${ ... }` including nested braces and nested quoted strings."""
+        s = self.s
+        start_line = self.line
+        self.pos += 2
+        depth = 1
+        while depth:
+            if self.pos >= len(s):
+                raise self.error("unterminated ${ in string", start_line)
+            c = s[self.pos]
+            if c == '"':
+                self._string()
+                continue
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+            elif c == "\n":
+                self.line += 1
+            self.pos += 1
+
+    def _heredoc(self, m: re.Match[str]) -> _Tok:
+        start_line = self.line
+        marker = m.group(2)
+        self.pos = m.end()
+        self.line += 1
+        lines: list[str] = []
+        while True:
+            if self.pos >= len(self.s):
+                raise self.error(f"unterminated heredoc <<{marker}", start_line)
+            end = self.s.find("\n", self.pos)
+            line = self.s[self.pos : len(self.s) if end < 0 else end]
+            if line.strip() == marker:
+                self.pos = len(self.s) if end < 0 else end  # the newline stays a token
+                break
+            lines.append(line.rstrip("\r"))
+            self.pos = len(self.s) if end < 0 else end + 1
+            self.line += 1
+        if m.group(1):  # <<-: strip the common leading whitespace
+            indents = [len(x) - len(x.lstrip()) for x in lines if x.strip()]
+            cut = min(indents, default=0)
+            lines = [x[cut:] for x in lines]
+        text = "".join(x + "\n" for x in lines)
+        templated = "${" in text.replace("$${", "") or "%{" in text.replace("%%{", "")
+        return _Tok("string", text, start_line, None if templated else text)
+
+
+@dataclass
+class _Block:
+    type: str
+    labels: list[str]
+    attrs: dict[str, Value]
+    blocks: list[_Block]
+    line: int
+
+
+class _Parser:
+    _OPEN: Final = {"{": "}", "[": "]", "(": ")"}
+
+    def __init__(self, toks: list[_Tok], origin: str) -> None:
+        self.t = toks
+        self.i = 0
+        self.origin = origin
+
+    def error(self, message: str, tok: _Tok | None = None) -> CostError:
+        line = tok.line if tok else (self.t[-1].line if self.t else 1)
+        return CostError(f"{self.origin}:{line}: {message}")
+
+    def peek(self, k: int = 0) -> _Tok | None:
+        j = self.i + k
+        return self.t[j] if j < len(self.t) else None
+
+    def body(self, nested: bool) -> tuple[dict[str, Value], list[_Block]]:
+        attrs: dict[str, Value] = {}
+        blocks: list[_Block] = []
+        while True:
+            tok = self.peek()
+            if tok is None:
+                if nested:
+                    raise self.error("unexpected end of file: a block is not closed")
+                return attrs, blocks
+            if tok.kind == "newline":
+                self.i += 1
+                continue
+            if nested and tok.kind == "punct" and tok.text == "}":
+                return attrs, blocks
+            if tok.kind != "ident":
+                raise self.error(f"expected an attribute or block name, found {tok.text!r}", tok)
+            nxt = self.peek(1)
+            if nxt is not None and nxt.kind == "punct" and nxt.text == "=":
+                self.i += 2
+                if tok.text in attrs:
+                    raise self.error(f"attribute {tok.text!r} is set twice", tok)
+                attrs[tok.text] = self.expression(tok)
+                continue
+            blocks.append(self.block())
+
+    def block(self) -> _Block:
+        head = self.t[self.i]
+        self.i += 1
+        labels: list[str] = []
+        while (tok := self.peek()) is not None and tok.kind in ("string", "ident"):
+            labels.append(tok.text)
+            self.i += 1
+        tok = self.peek()
+        if tok is None or tok.kind != "punct" or tok.text != "{":
+            found = "end of file" if tok is None else repr(tok.text)
+            raise self.error(f"expected '{{' after block {head.text!r}, found {found}", tok or head)
+        self.i += 1
+        attrs, blocks = self.body(nested=True)
+        self.i += 1  # the closing brace
+        return _Block(head.text, labels, attrs, blocks, head.line)
+
+    def expression(self, name_tok: _Tok) -> Value:
+        """Collects an expression up to the end of its line (or a block's closing brace)."""
+        parts: list[_Tok] = []
+        stack: list[str] = []
+        while (tok := self.peek()) is not None:
+            if tok.kind == "newline" and not stack:
+                break
+            if tok.kind == "punct":
+                if tok.text in self._OPEN:
+                    stack.append(self._OPEN[tok.text])
+                elif tok.text in ")]}":
+                    if not stack:
+                        if tok.text == "}":
+                            break  # a one-line block: `variable "x" { default = 1 }`
+                        raise self.error(f"unbalanced {tok.text!r}", tok)
+                    if stack.pop() != tok.text:
+                        raise self.error(f"mismatched {tok.text!r}", tok)
+            parts.append(tok)
+            self.i += 1
+        if stack:
+            raise self.error(f"unclosed bracket in the value of {name_tok.text!r}", name_tok)
+        if not parts:
+            raise self.error(f"{name_tok.text!r} has no value", name_tok)
+        return _scalar(parts)
+
+
+def _number(text: str) -> int | float:
+    return int(text) if re.fullmatch(r"\d+", text) else float(text)
+
+
+def _scalar(parts: Sequence[_Tok]) -> Value:
+    kinds = [(p.kind, p.text) for p in parts]
+    if len(parts) == 1:
+        p = parts[0]
+        if p.kind == "number":
+            return _number(p.text)
+        if p.kind == "string" and p.value is not None:
+            return str(p.value)
+        if p.kind == "ident" and p.text in ("true", "false"):
+            return p.text == "true"
+        if p.kind == "ident" and p.text == "null":
+            return None
+    if len(parts) == 2 and kinds[0] == ("punct", "-") and parts[1].kind == "number":
+        return -_number(parts[1].text)
+    return NonScalar(" ".join(p.text for p in parts if p.kind != "newline"))
+
+
+def _parse_hcl(text: str, origin: str) -> tuple[dict[str, Value], list[_Block]]:
+    toks = _Lexer(text, origin).tokens()
+    return _Parser(toks, origin).body(nested=False)
+
+
+NO_DEFAULT: Final = object()  # a variable declared without `default`
+
+
+def parse_variable_defaults(text: str, origin: str = "variables.tf") -> dict[str, Value | object]:
+    """Maps each `variable "NAME"` to its default (a scalar, NonScalar, or NO_DEFAULT)."""
+    _, blocks = _parse_hcl(text, origin)
+    out: dict[str, Value | object] = {}
+    for b in blocks:
+        if b.type != "variable":
+            continue
+        if len(b.labels) != 1:
+            raise CostError(f"{origin}:{b.line}: a variable block needs exactly one name label")
+        name = b.labels[0]
+        if name in out:
+            raise CostError(f"{origin}:{b.line}: variable {name!r} is declared twice")
+        out[name] = b.attrs.get("default", NO_DEFAULT)
+    return out
+
+
+def parse_tfvars(text: str, origin: str = "terraform.tfvars") -> dict[str, Value]:
+    """Reads `name = value` lines (HCL tfvars). Blocks are not allowed in tfvars."""
+    attrs, blocks = _parse_hcl(text, origin)
+    if blocks:
+        raise CostError(f"{origin}:{blocks[0].line}: blocks are not allowed in a tfvars file")
+    return attrs
+
+
+def parse_tfvars_json(text: str, origin: str = "terraform.tfvars.json") -> dict[str, Value]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CostError(f"{origin}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CostError(f"{origin}: a .tfvars.json file must hold one JSON object")
+    out: dict[str, Value] = {}
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            out[key] = NonScalar(json.dumps(value))
+        else:
+            out[key] = value
+    return out
+
+
+def read_var_file(path: Path) -> dict[str, Value]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CostError(f"cannot read var file {path}: {exc.strerror}") from exc
+    if path.name.endswith(".json"):
+        return parse_tfvars_json(text, str(path))
+    return parse_tfvars(text, str(path))
+
+
+# --------------------------------------------------------------------------------------
+# Module settings
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _VarSpec:
+    kind: Literal["int", "number", "bool"]
+    required: bool
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+# The module inputs this tool reads. `required` ones are used in the figures; the others
+# are only shown. A required one must have a default in variables.tf or be in --var-file.
+VARIABLES: Final[Mapping[str, _VarSpec]] = {
+    "processor_memory_size": _VarSpec("int", True, 128, 10240),
+    "processor_batch_size": _VarSpec("int", True, 1, 10000),
+    "processor_maximum_concurrency": _VarSpec("int", True, 2, 1000),
+    "stage_throttling_rate_limit": _VarSpec("number", True, 0, None),
+    "stage_throttling_burst_limit": _VarSpec("int", True, 0, None),
+    "log_retention_days": _VarSpec("int", True, 0, None),
+    "history_retention_days": _VarSpec("int", True, 0, None),
+    "create_access_logs": _VarSpec("bool", True),
+    "processor_timeout": _VarSpec("int", False, 1, 900),
+    "processor_batching_window_seconds": _VarSpec("int", False, 0, 300),
+    "queue_max_receive_count": _VarSpec("int", False, 1, None),
+}
+
+
+@dataclass(frozen=True)
+class ModuleSettings:
+    processor_memory_size: int
+    processor_batch_size: int
+    processor_maximum_concurrency: int
+    stage_throttling_rate_limit: float
+    stage_throttling_burst_limit: int
+    log_retention_days: int
+    history_retention_days: int
+    create_access_logs: bool
+    processor_timeout: int | None = None
+    processor_batching_window_seconds: int | None = None
+    queue_max_receive_count: int | None = None
+
+
+def _coerce(name: str, value: Value, spec: _VarSpec, origin: str) -> int | float | bool:
+    where = f"{name} (from {origin})"
+    if isinstance(value, NonScalar):
+        raise CostError(f"{where} must be a literal {spec.kind}, found: {value.text}")
+    if value is None:
+        raise CostError(f"{where} is null; this tool needs a value")
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value in ("true", "false"):
+            return value == "true"
+        raise CostError(f"{where} must be true or false, found {value!r}")
+    number: float
+    if isinstance(value, bool):
+        raise CostError(f"{where} must be a number, found {value!r}")
+    if isinstance(value, int | float):
+        number = value
+    else:
+        try:
+            number = float(value)
+        except ValueError:
+            raise CostError(f"{where} must be a number, found {value!r}") from None
+    if spec.minimum is not None and number < spec.minimum:
+        raise CostError(f"{where} = {number:g} is below the minimum {spec.minimum:g}")
+    if spec.maximum is not None and number > spec.maximum:
+        raise CostError(f"{where} = {number:g} is above the maximum {spec.maximum:g}")
+    if spec.kind == "int":
+        if number != int(number):
+            raise CostError(f"{where} must be a whole number, found {number:g}")
+        return int(number)
+    return float(number)
+
+
+def load_settings(
+    variables_path: Path, var_file: Path | None = None
+) -> tuple[ModuleSettings, dict[str, str]]:
+    """The module's settings, and where each came from (variables.tf or the var file)."""
+    try:
+        text = variables_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CostError(f"cannot read the module's variables from {variables_path}: {exc.strerror}") from exc
+    defaults = parse_variable_defaults(text, str(variables_path))
+    overrides = read_var_file(var_file) if var_file is not None else {}
+    values: dict[str, int | float | bool] = {}
+    origins: dict[str, str] = {}
+    missing: list[str] = []
+    for name, spec in VARIABLES.items():
+        if name in overrides:
+            raw: Value | object = overrides[name]
+            origin = str(var_file)
+        else:
+            raw = defaults.get(name, NO_DEFAULT)
+            origin = str(variables_path)
+        if raw is NO_DEFAULT:
+            if spec.required:
+                declared = "is declared without a default" if name in defaults else "is not declared"
+                missing.append(f"{name} ({declared})")
+            continue
+        values[name] = _coerce(name, cast(Value, raw), spec, origin)
+        origins[name] = origin
+    if missing:
+        hint = "; set them in a tfvars file passed with --var-file" if var_file is None else ""
+        raise CostError(
+            f"{variables_path}: missing default for needed variable(s): {', '.join(missing)}{hint}"
+        )
+    return ModuleSettings(**values), origins  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------
+# Prices and assumptions
+# --------------------------------------------------------------------------------------
+
+_PRICE_KEYS: Final = (
+    "apigateway_rest_request",
+    "apigateway_http_request",
+    "sqs_standard_request",
+    "lambda_request",
+    "lambda_gb_second_x86",
+    "dynamodb_on_demand_write_request_unit",
+    "dynamodb_storage_gb_month",
+    "cloudwatch_logs_ingestion_gb",
+    "cloudwatch_logs_storage_gb_month",
+)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Unit prices in USD (per request, per GB-second, per GB ...)."""
+
+    as_of: str
+    region: str
+    rest_request: float
+    http_request: float
+    http_increment_bytes: int
+    sqs_request: float
+    sqs_chunk_bytes: int
+    lambda_request: float
+    lambda_gb_second: float
+    ddb_write_unit: float
+    ddb_storage_gb_month: float
+    logs_ingestion_gb: float
+    logs_storage_gb_month: float
+    sources: dict[str, str]
+
+
+def load_prices(path: Path) -> Prices:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CostError(f"cannot read prices from {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise CostError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("prices"), dict):
+        raise CostError(f'{path}: expected an object with "as_of", "region" and "prices"')
+    for key in ("as_of", "region"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise CostError(f'{path}: "{key}" must be a non-empty string')
+    unit: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    entries: dict[str, Any] = data["prices"]
+    for key in _PRICE_KEYS:
+        entry = entries.get(key)
+        if not isinstance(entry, dict):
+            raise CostError(f'{path}: price "{key}" is missing')
+        usd, per, source = entry.get("usd"), entry.get("per"), entry.get("source")
+        if not isinstance(usd, int | float) or isinstance(usd, bool) or usd < 0:
+            raise CostError(f'{path}: price "{key}": "usd" must be a number >= 0')
+        if not isinstance(per, int | float) or isinstance(per, bool) or per <= 0:
+            raise CostError(f'{path}: price "{key}": "per" must be a number > 0')
+        if not isinstance(source, str) or not source.startswith("https://aws.amazon.com/"):
+            raise CostError(f'{path}: price "{key}": "source" must be an https://aws.amazon.com/ URL')
+        unit[key] = usd / per
+        sources[key] = source
+
+    def increment(key: str) -> int:
+        value = entries[key].get("increment_bytes")
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise CostError(f'{path}: price "{key}": "increment_bytes" must be a whole number > 0')
+        return value
+
+    return Prices(
+        as_of=data["as_of"],
+        region=data["region"],
+        rest_request=unit["apigateway_rest_request"],
+        http_request=unit["apigateway_http_request"],
+        http_increment_bytes=increment("apigateway_http_request"),
+        sqs_request=unit["sqs_standard_request"],
+        sqs_chunk_bytes=increment("sqs_standard_request"),
+        lambda_request=unit["lambda_request"],
+        lambda_gb_second=unit["lambda_gb_second_x86"],
+        ddb_write_unit=unit["dynamodb_on_demand_write_request_unit"],
+        ddb_storage_gb_month=unit["dynamodb_storage_gb_month"],
+        logs_ingestion_gb=unit["cloudwatch_logs_ingestion_gb"],
+        logs_storage_gb_month=unit["cloudwatch_logs_storage_gb_month"],
+        sources=sources,
+    )
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Sizes and rates that are not module inputs. Each is an estimate; see the notes."""
+
+    # SQS message = body + the message attributes the VTL template sets (up to 9 names,
+    # types and values: request id, timestamps, signature, ...), which count toward its
+    # size; about 330 bytes for a GitHub delivery, more for long signature headers.
+    sqs_attribute_bytes: int = 400
+    # History item = stored body + the ~20 other attributes (names count too: event_id,
+    # request_id, delivery_id, body_sha256, sqs_message_id, ...): about 510 bytes.
+    ddb_item_overhead_bytes: int = 550
+    # The processor truncates the stored body to MAX_STORED_BODY_BYTES (default 350000).
+    max_stored_body_bytes: int = 350_000
+    # GSI `by_source` with a keys-only projection: event_id, source, received_at.
+    ddb_gsi_projection: str = "KEYS_ONLY"
+    ddb_gsi_entry_bytes: int = 120
+    # DynamoDB adds 100 bytes of indexing overhead per item and per index entry.
+    ddb_storage_overhead_bytes: int = 100
+    # Processor logs (JSON log format): platform start/report lines per invocation, and
+    # the one "webhook processed" JSON line per webhook (~475 bytes; the body is not logged).
+    lambda_log_bytes_per_invocation: int = 700
+    lambda_log_bytes_per_record: int = 480
+    # One JSON API Gateway access-log line per request, when create_access_logs = true.
+    access_log_bytes_per_request: int = 450
+    # Alternative A's ingestion Lambda: warm, one SendMessage call, minimal memory, and
+    # only the platform log lines (start/report) per invocation.
+    ingest_lambda_memory_mb: int = 128
+    ingest_lambda_duration_ms: float = 25.0
+    ingest_lambda_log_bytes: int = 700
+
+
+# --------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------
+
+DESIGNS: Final = {
+    "module": "this module",
+    "alt_a_rest_lambda": "alt A: REST+Lambda",
+    "alt_b_http_api": "alt B: HTTP API",
+}
+
+COMPONENTS: Final = {
+    "api_gateway": "API Gateway requests",
+    "ingest_lambda_requests": "Ingest Lambda requests (A)",
+    "ingest_lambda_compute": "Ingest Lambda GB-seconds (A)",
+    "sqs_requests": "SQS requests",
+    "lambda_requests": "Processor Lambda requests",
+    "lambda_compute": "Processor Lambda GB-seconds",
+    "dynamodb_writes": "DynamoDB writes",
+    "dynamodb_storage": "DynamoDB storage",
+    "logs_ingestion": "CloudWatch Logs ingestion",
+    "logs_storage": "CloudWatch Logs storage",
+}
+
+
+def sqs_send_requests(body_bytes: int, a: Assumptions, chunk: int) -> int:
+    """SendMessage requests billed for one webhook: one per started 64 KB chunk."""
+    return math.ceil((body_bytes + a.sqs_attribute_bytes) / chunk)
+
+
+def sqs_receive_requests_per_message(body_bytes: int, batch: int, a: Assumptions, chunk: int) -> float:
+    """ReceiveMessage requests per webhook: each call returns <= 10 messages, billed by 64 KB."""
+    message = body_bytes + a.sqs_attribute_bytes
+    full, rest = divmod(batch, SQS_MAX_MESSAGES_PER_CALL)
+    chunks = full * math.ceil(SQS_MAX_MESSAGES_PER_CALL * message / chunk)
+    if rest:
+        chunks += math.ceil(rest * message / chunk)
+    return chunks / batch
+
+
+def sqs_delete_requests_per_message(batch: int) -> float:
+    """DeleteMessageBatch requests per webhook (<= 10 receipt handles, well under 64 KB)."""
+    return math.ceil(batch / SQS_MAX_MESSAGES_PER_CALL) / batch
+
+
+def dynamodb_write_units(body_bytes: int, a: Assumptions) -> tuple[int, int]:
+    """(table WRU, GSI WRU) for the one conditional put per webhook."""
+    item = min(body_bytes, a.max_stored_body_bytes) + a.ddb_item_overhead_bytes
+    table = math.ceil(item / KIB)
+    gsi_bytes = item if a.ddb_gsi_projection.upper() == "ALL" else a.ddb_gsi_entry_bytes
+    return table, math.ceil(gsi_bytes / KIB)
+
+
+def dynamodb_stored_bytes(body_bytes: int, a: Assumptions) -> int:
+    item = min(body_bytes, a.max_stored_body_bytes) + a.ddb_item_overhead_bytes
+    gsi = item if a.ddb_gsi_projection.upper() == "ALL" else a.ddb_gsi_entry_bytes
+    return item + gsi + 2 * a.ddb_storage_overhead_bytes
+
+
+def retention_months(days: int) -> float:
+    """Months of storage for a retention in days; 0 (never expire) is shown per month."""
+    return days / DAYS_PER_MONTH if days > 0 else 1.0
+
+
+def default_duration_ms(batch_size: int) -> float:
+    return DEFAULT_DURATION_MS_PER_BATCH_OF_10 * batch_size / 10
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    payload_kb: float
+    payload_bytes: int
+    quantities: dict[str, float]
+    designs: dict[str, dict[str, float]]  # design -> component -> USD per million
+
+    def total(self, design: str) -> float:
+        return sum(self.designs[design].values())
+
+
+def compute(
+    payload_bytes: int,
+    s: ModuleSettings,
+    p: Prices,
+    duration_ms: float,
+    a: Assumptions = Assumptions(),
+) -> SizeResult:
+    batch = s.processor_batch_size
+    n = MILLION
+
+    send = sqs_send_requests(payload_bytes, a, p.sqs_chunk_bytes)
+    receive = sqs_receive_requests_per_message(payload_bytes, batch, a, p.sqs_chunk_bytes)
+    delete = sqs_delete_requests_per_message(batch)
+    sqs = (send + receive + delete) * p.sqs_request * n
+
+    billed_ms = math.ceil(duration_ms)
+    gb_s = billed_ms / 1000 * s.processor_memory_size / 1024 / batch
+    lambda_requests = p.lambda_request * n / batch
+    lambda_compute = gb_s * p.lambda_gb_second * n
+
+    wru_table, wru_gsi = dynamodb_write_units(payload_bytes, a)
+    ddb_writes = (wru_table + wru_gsi) * p.ddb_write_unit * n
+    stored = dynamodb_stored_bytes(payload_bytes, a)
+    ddb_storage = stored * n / GIB * retention_months(s.history_retention_days) * p.ddb_storage_gb_month
+
+    access_log = a.access_log_bytes_per_request if s.create_access_logs else 0
+    processing_log = a.lambda_log_bytes_per_invocation / batch + a.lambda_log_bytes_per_record
+    log_months = retention_months(s.log_retention_days)
+
+    def logs(bytes_per_webhook: float) -> tuple[float, float]:
+        gib = bytes_per_webhook * n / GIB
+        return gib * p.logs_ingestion_gb, gib * log_months * p.logs_storage_gb_month
+
+    processing = {
+        "sqs_requests": sqs,
+        "lambda_requests": lambda_requests,
+        "lambda_compute": lambda_compute,
+        "dynamodb_writes": ddb_writes,
+        "dynamodb_storage": ddb_storage,
+    }
+    zero_ingest = {"ingest_lambda_requests": 0.0, "ingest_lambda_compute": 0.0}
+
+    module_logs = logs(access_log + processing_log)
+    module = {
+        "api_gateway": p.rest_request * n,
+        **zero_ingest,
+        **processing,
+        "logs_ingestion": module_logs[0],
+        "logs_storage": module_logs[1],
+    }
+
+    ingest_gb_s = math.ceil(a.ingest_lambda_duration_ms) / 1000 * a.ingest_lambda_memory_mb / 1024
+    alt_a_logs = logs(access_log + processing_log + a.ingest_lambda_log_bytes)
+    alt_a = {
+        "api_gateway": p.rest_request * n,
+        "ingest_lambda_requests": p.lambda_request * n,
+        "ingest_lambda_compute": ingest_gb_s * p.lambda_gb_second * n,
+        **processing,
+        "logs_ingestion": alt_a_logs[0],
+        "logs_storage": alt_a_logs[1],
+    }
+
+    http_units = max(1, math.ceil(payload_bytes / p.http_increment_bytes))
+    alt_b = {**module, "api_gateway": http_units * p.http_request * n}
+
+    quantities = {
+        "sqs_send_requests": float(send),
+        "sqs_receive_requests": receive,
+        "sqs_delete_requests": delete,
+        "sqs_requests": send + receive + delete,
+        "processor_invocations": 1 / batch,
+        "processor_billed_ms_per_batch": float(billed_ms),
+        "processor_gb_seconds": gb_s,
+        "dynamodb_table_wru": float(wru_table),
+        "dynamodb_gsi_wru": float(wru_gsi),
+        "dynamodb_stored_bytes": float(stored),
+        "log_bytes": access_log + processing_log,
+        "log_bytes_alt_a": access_log + processing_log + a.ingest_lambda_log_bytes,
+        "http_api_metered_requests": float(http_units),
+    }
+    return SizeResult(
+        payload_kb=payload_bytes / KIB,
+        payload_bytes=payload_bytes,
+        quantities=quantities,
+        designs={"module": module, "alt_a_rest_lambda": alt_a, "alt_b_http_api": alt_b},
+    )
+
+
+def processor_throughput(s: ModuleSettings, duration_ms: float) -> float:
+    """Webhooks per second the processor sustains at maximum_concurrency."""
+    return s.processor_maximum_concurrency * s.processor_batch_size / (duration_ms / 1000)
+
+
+# AWS default limits used in the capacity summary (docs/capacity.md explains each).
+APIGW_ACCOUNT_RPS: Final = 10_000  # per account and region, across all APIs
+DDB_NEW_TABLE_WRU: Final = 4_000  # a new on-demand table, before it has scaled
+DDB_TABLE_QUOTA_WRU: Final = 40_000  # per-table default quota
+DDB_PARTITION_WRU: Final = 1_000  # one partition; the GSI by_source key is one source
+
+
+def capacity_limits(
+    payload_bytes: int, s: ModuleSettings, duration_ms: float, a: Assumptions
+) -> dict[str, float]:
+    """Webhooks per second at which each limit binds (per source where noted), lowest first."""
+    wru_table, wru_gsi = dynamodb_write_units(payload_bytes, a)
+    limits = {
+        "stage throttle (per source)": s.stage_throttling_rate_limit,
+        "GSI by_source (per source)": DDB_PARTITION_WRU / wru_gsi,
+        "processor": processor_throughput(s, duration_ms),
+        "new DynamoDB table": DDB_NEW_TABLE_WRU / wru_table,
+        "API Gateway account": float(APIGW_ACCOUNT_RPS),
+        "DynamoDB table quota": DDB_TABLE_QUOTA_WRU / wru_table,
+    }
+    return dict(sorted(limits.items(), key=lambda kv: kv[1]))
+
+
+def detect_gsi_projection(module_dir: Path) -> str | None:
+    """The `projection_type` set in the module's *.tf files, if exactly one is set."""
+    found: set[str] = set()
+    for tf in sorted(module_dir.glob("*.tf")):
+        try:
+            text = tf.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        found.update(re.findall(r'projection_type\s*=\s*"([A-Z_]+)"', text))
+    return found.pop() if len(found) == 1 else None
+
+
+# --------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------
+
+
+def _notes(s: ModuleSettings, a: Assumptions, duration_ms: float, duration_given: bool) -> list[str]:
+    dur = (
+        f"{duration_ms:g} ms per batch (--duration-ms)"
+        if duration_given
+        else f"{duration_ms:g} ms per batch of {s.processor_batch_size} (default: "
+        f"{DEFAULT_DURATION_MS_PER_BATCH_OF_10:g} ms per batch of 10, scaled linearly; replace it with "
+        "the `make bench` figure or the CloudWatch p50 Duration via --duration-ms)"
+    )
+    hist = (
+        f"kept {s.history_retention_days} days (history_retention_days)"
+        if s.history_retention_days
+        else "history_retention_days = 0: no TTL, so the figure is PER MONTH, for as long as items are kept"
+    )
+    logs = (
+        f"kept {s.log_retention_days} days (log_retention_days), counted uncompressed: an upper bound"
+        if s.log_retention_days
+        else "log_retention_days = 0: never expire, so the figure is PER MONTH"
+    )
+    return [
+        f"Processor duration: {dur}; measure it at the payload size you care about.",
+        "Lambda GB-seconds = ceil(duration ms) / 1000 x memory MB / 1024 / batch size; "
+        "Lambda requests = 1 / batch size per webhook. Full batches assumed (at low traffic the "
+        "batching window closes batches early, so there are more, smaller invocations).",
+        "SQS requests = SendMessage + ReceiveMessage + DeleteMessageBatch. Every 64 KB chunk of a "
+        f"request's payload is billed as one request; a message is the body plus ~{a.sqs_attribute_bytes} "
+        "bytes of message attributes. A receive returns <= 10 messages and is billed by the chunks of "
+        "all of them; a delete batch covers 10 messages. Idle long polls of the event source mapping "
+        "(a fixed few hundred thousand a month) and retries are not included.",
+        "API Gateway: REST API $3.50 per million (first 333 M/month), not metered by size; HTTP API "
+        "metered per started 512 KB of request. Data transfer out is not included.",
+        "DynamoDB: one conditional put per webhook; write units = ceil(item KB) with item = stored body "
+        f"(truncated at MAX_STORED_BODY_BYTES = {a.max_stored_body_bytes}) + ~{a.ddb_item_overhead_bytes} "
+        f"bytes of other attributes, plus the GSI by_source entry ({a.ddb_gsi_projection} projection). "
+        f"Duplicates (an extra update) are not counted. Storage: {hist}.",
+        f"CloudWatch Logs: ~{a.lambda_log_bytes_per_invocation} B per processor invocation + "
+        f"~{a.lambda_log_bytes_per_record} B per webhook"
+        + (
+            f" + a ~{a.access_log_bytes_per_request} B access-log line per request"
+            if s.create_access_logs
+            else ""
+        )
+        + f"; alt A adds ~{a.ingest_lambda_log_bytes} B per request. Storage {logs}.",
+        f"Alt A: the ingestion Lambda runs once per request ({a.ingest_lambda_memory_mb} MB, "
+        f"~{a.ingest_lambda_duration_ms:g} ms warm) and needs concurrency = request rate x its duration; "
+        "cold starts add latency on the sender's path.",
+        "Alt B (HTTP API) lacks, compared with the REST API: request validation (models), VTL mapping "
+        "templates (no body transform or templated error answers), usage plans / API keys (per-client "
+        "throttling; per-route throttling exists), resource policies, AWS WAF and private endpoints.",
+        "Not included: the free tiers, fixed monthly costs (alarms, dashboard, Secrets Manager secrets, "
+        "cached GetSecretValue calls), KMS if a customer key is used, and PITR/backups.",
+    ]
+
+
+def build_report(
+    settings: ModuleSettings,
+    origins: Mapping[str, str],
+    prices: Prices,
+    prices_path: Path,
+    duration_ms: float,
+    duration_given: bool,
+    payloads_kb: Sequence[float] = DEFAULT_PAYLOADS_KB,
+    assumptions: Assumptions = Assumptions(),
+    gsi_projection_source: str = "assumed",
+) -> dict[str, Any]:
+    results = [compute(round(kb * KIB), settings, prices, duration_ms, assumptions) for kb in payloads_kb]
+    return {
+        "unit": "USD per million webhooks",
+        "as_of": prices.as_of,
+        "region": prices.region,
+        "prices_file": str(prices_path),
+        "price_sources": prices.sources,
+        "settings": asdict(settings),
+        "settings_sources": dict(origins),
+        "duration_ms_per_batch": duration_ms,
+        "duration_source": "--duration-ms" if duration_given else "default",
+        "assumptions": {**asdict(assumptions), "ddb_gsi_projection_source": gsi_projection_source},
+        "results": [
+            {
+                "payload_kb": r.payload_kb,
+                "payload_bytes": r.payload_bytes,
+                "quantities_per_webhook": {k: round(v, 9) for k, v in r.quantities.items()},
+                "designs": {
+                    d: {
+                        "label": DESIGNS[d],
+                        "components": {k: round(v, 6) for k, v in comps.items()},
+                        "total": round(r.total(d), 6),
+                    }
+                    for d, comps in r.designs.items()
+                },
+            }
+            for r in results
+        ],
+        "capacity": [
+            {
+                "payload_kb": r.payload_kb,
+                "webhooks_per_second": {
+                    k: round(v, 3)
+                    for k, v in capacity_limits(r.payload_bytes, settings, duration_ms, assumptions).items()
+                },
+            }
+            for r in results
+        ],
+        "notes": _notes(settings, assumptions, duration_ms, duration_given),
+    }
+
+
+def _retention_label(days: int) -> str:
+    return f" ({days} d)" if days > 0 else " (per month)"
+
+
+def _money(v: float) -> str:
+    return f"{v:,.4f}"
+
+
+def render_text(report: Mapping[str, Any]) -> str:
+    s = report["settings"]
+    width_label, width_col = 34, 21
+    lines = [
+        f"Cost per million webhooks, {report['region']}, list prices as of {report['as_of']} "
+        f"({report['prices_file']})",
+        f"Settings: batch {s['processor_batch_size']}, memory {s['processor_memory_size']} MB, "
+        f"processor {report['duration_ms_per_batch']:g} ms per batch ({report['duration_source']}), "
+        f"access logs {'on' if s['create_access_logs'] else 'off'}, "
+        f"log retention {s['log_retention_days']} d, history retention {s['history_retention_days']} d",
+        "",
+    ]
+    header = "".join(f"{DESIGNS[d]:>{width_col}}" for d in DESIGNS)
+    for r in report["results"]:
+        q = r["quantities_per_webhook"]
+        lines.append(f"{'Payload ' + format(r['payload_kb'], 'g') + ' KB':<{width_label}}{header}")
+        for key, label in COMPONENTS.items():
+            if key == "dynamodb_storage":
+                label += _retention_label(s["history_retention_days"])
+            elif key == "logs_storage":
+                label += _retention_label(s["log_retention_days"])
+            cells = []
+            for d in DESIGNS:
+                v = r["designs"][d]["components"][key]
+                applies = not (key.startswith("ingest_") and d != "alt_a_rest_lambda")
+                cells.append(f"{(_money(v) if applies else '-'):>{width_col}}")
+            lines.append(f"  {label:<{width_label - 2}}{''.join(cells)}")
+        totals = [r["designs"][d]["total"] for d in DESIGNS]
+        lines.append(f"  {'Total':<{width_label - 2}}" + "".join(f"{_money(t):>{width_col}}" for t in totals))
+        base = totals[0]
+        diffs = [""] + [f"{t - base:+,.4f} ({(t - base) / base:+.1%})" for t in totals[1:]]
+        lines.append(f"  {'vs this module':<{width_label - 2}}" + "".join(f"{x:>{width_col}}" for x in diffs))
+        lines.append(
+            f"  per webhook: SQS {q['sqs_send_requests']:g} send + {q['sqs_receive_requests']:.3g} receive"
+            f" + {q['sqs_delete_requests']:.3g} delete; DynamoDB {q['dynamodb_table_wru']:g} WRU"
+            f" + {q['dynamodb_gsi_wru']:g} GSI WRU; {q['processor_gb_seconds']:.4g} GB-s;"
+            f" {q['log_bytes']:g} B of logs"
+        )
+        lines.append("")
+    lines.append("Capacity: webhooks/s at which each limit binds, lowest first (docs/capacity.md):")
+    for c in report["capacity"]:
+        limits = ", ".join(f"{k} {v:,.0f}" for k, v in c["webhooks_per_second"].items())
+        lines.append(f"  {c['payload_kb']:g} KB: {limits}")
+    lines += ["", "Notes:"]
+    lines += [f"  - {n}" for n in report["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="tools/cost.py",
+        description="Cost per million webhooks for this module and two alternative designs, from the "
+        "module's defaults (variables.tf) or a tfvars file, and the dated prices in "
+        "pricing/aws-prices.json.",
+        epilog="Processor duration: pass the measured duration of one processor invocation (one batch "
+        "of processor_batch_size webhooks) with --duration-ms, from `make bench` or the p50 of the "
+        "function's CloudWatch Duration metric. Without it the tool assumes "
+        f"{DEFAULT_DURATION_MS_PER_BATCH_OF_10:g} ms per batch of 10, scaled linearly with the batch size.",
+    )
+    parser.add_argument(
+        "--var-file", metavar="FILE", type=Path, help="a .tfvars or .tfvars.json file overriding the defaults"
+    )
+    parser.add_argument(
+        "--duration-ms",
+        metavar="N",
+        type=_positive,
+        help="measured processor duration per batch, in ms "
+        f"(default: {DEFAULT_DURATION_MS_PER_BATCH_OF_10:g} ms x batch size / 10)",
+    )
+    parser.add_argument("--json", metavar="OUT", type=Path, help="also write the figures as JSON to OUT")
+    parser.add_argument(
+        "--payload-kb",
+        metavar="KB",
+        type=_positive,
+        nargs="+",
+        default=list(DEFAULT_PAYLOADS_KB),
+        help="payload sizes in KB (1 KB = 1024 bytes; default: 1 10 100)",
+    )
+    parser.add_argument(
+        "--variables",
+        metavar="FILE",
+        type=Path,
+        default=DEFAULT_VARIABLES,
+        help="the module's variables.tf (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prices",
+        metavar="FILE",
+        type=Path,
+        default=DEFAULT_PRICES,
+        help="prices file (default: %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings, origins = load_settings(args.variables, args.var_file)
+        prices = load_prices(args.prices)
+        detected = detect_gsi_projection(args.variables.parent)
+        assumptions = Assumptions(ddb_gsi_projection=detected) if detected else Assumptions()
+        duration = args.duration_ms or default_duration_ms(settings.processor_batch_size)
+        report = build_report(
+            settings,
+            origins,
+            prices,
+            args.prices,
+            duration,
+            args.duration_ms is not None,
+            args.payload_kb,
+            assumptions,
+            "module *.tf" if detected else "assumed",
+        )
+    except CostError as exc:
+        print(f"cost: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render_text(report))
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"cost: error: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,434 @@
+################################################################################
+# General
+################################################################################
+
+variable "create" {
+  description = "Whether to create anything at all. False plans zero resources."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "name" {
+  description = "Prefix for every resource name (API, queues, table, function, roles, alarms)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,39}$", var.name))
+    error_message = "name must start with a letter and hold 1-40 letters, digits or hyphens (it prefixes SQS, Lambda and IAM names)."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource that takes them."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for the queues, table, secrets, SNS topic, logs and Lambda environment. Null uses AWS managed encryption (SSE-SQS, DynamoDB's AWS managed key, the default Secrets Manager key); the SNS topic is then left unencrypted because CloudWatch alarms cannot publish to a topic under the AWS managed SNS key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), not an alias."
+  }
+}
+
+################################################################################
+# Sources (one POST /webhooks/{source} each)
+################################################################################
+
+variable "sources" {
+  description = <<-EOT
+    Webhook senders, keyed by the path segment they post to (POST /webhooks/<key>).
+    scheme: stripe | github | shopify | slack | standard_webhooks | hmac_sha256 | none ("none" must be written out).
+    secret_arn: an existing Secrets Manager secret holding the signing secret (a string, or a JSON array of
+      strings during rotation). Null: the module creates an empty secret for the operator to fill.
+    timestamp_tolerance_seconds: for schemes that sign a timestamp (stripe, slack, standard_webhooks).
+    signature_header / signature_encoding (hex|base64) / signature_prefix: for hmac_sha256.
+    delivery_id_header / event_type_header: override or add the headers that carry the delivery id and event type.
+    content_types: accepted Content-Type values; anything else gets 415.
+    allowed_cidrs: when non-empty, only these sender CIDRs may post to this source (API resource policy).
+    throttling_rate_limit / throttling_burst_limit: per-source stage throttling.
+  EOT
+  type = map(object({
+    scheme                      = string
+    secret_arn                  = optional(string)
+    timestamp_tolerance_seconds = optional(number, 300)
+    signature_header            = optional(string)
+    signature_encoding          = optional(string, "hex")
+    signature_prefix            = optional(string, "")
+    delivery_id_header          = optional(string)
+    event_type_header           = optional(string)
+    content_types               = optional(list(string), ["application/json"])
+    allowed_cidrs               = optional(list(string), [])
+    throttling_rate_limit       = optional(number)
+    throttling_burst_limit      = optional(number)
+  }))
+  nullable = false
+
+  validation {
+    condition     = length(var.sources) > 0
+    error_message = "sources must name at least one webhook sender."
+  }
+  validation {
+    condition     = alltrue([for k in keys(var.sources) : can(regex("^[a-z0-9][a-z0-9_-]{0,62}$", k))])
+    error_message = "Each sources key is a URL path segment: 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : contains(["stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none"], s.scheme)])
+    error_message = "Each source's scheme must be one of stripe, github, shopify, slack, standard_webhooks, hmac_sha256 or none."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : s.scheme != "hmac_sha256" || try(length(s.signature_header) > 0, false)])
+    error_message = "A source with scheme hmac_sha256 needs signature_header (the header that carries the HMAC)."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : contains(["hex", "base64"], s.signature_encoding)])
+    error_message = "signature_encoding must be hex or base64."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : s.scheme != "none" || s.secret_arn == null])
+    error_message = "A source with scheme none verifies nothing, so it takes no secret_arn."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : s.secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:", s.secret_arn))])
+    error_message = "secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : s.timestamp_tolerance_seconds >= 30 && s.timestamp_tolerance_seconds <= 3600])
+    error_message = "timestamp_tolerance_seconds must be between 30 and 3600."
+  }
+  validation {
+    # These names are spliced into the VTL template inside single quotes.
+    condition = alltrue(flatten([for s in values(var.sources) : [
+      for h in compact([s.signature_header, s.delivery_id_header, s.event_type_header]) : can(regex("^[A-Za-z0-9-]{1,64}$", h))
+    ]]))
+    error_message = "Header names (signature_header, delivery_id_header, event_type_header) may hold only letters, digits and '-'."
+  }
+  validation {
+    condition = alltrue(flatten([for s in values(var.sources) : [
+      for ct in s.content_types : contains(["application/json", "application/x-www-form-urlencoded", "text/plain"], ct)
+    ]])) && alltrue([for s in values(var.sources) : length(s.content_types) > 0])
+    error_message = "content_types must be a non-empty subset of application/json, application/x-www-form-urlencoded and text/plain."
+  }
+  validation {
+    condition     = alltrue(flatten([for s in values(var.sources) : [for c in s.allowed_cidrs : can(cidrhost(c, 0))]]))
+    error_message = "allowed_cidrs entries must be CIDR blocks such as 192.0.2.0/24."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : (s.throttling_rate_limit == null) == (s.throttling_burst_limit == null)])
+    error_message = "Set both throttling_rate_limit and throttling_burst_limit for a source, or neither."
+  }
+}
+
+################################################################################
+# API Gateway
+################################################################################
+
+variable "stage_name" {
+  description = "API Gateway stage name (the first URL path segment)."
+  type        = string
+  default     = "v1"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.stage_name))
+    error_message = "stage_name may hold 1-64 letters, digits, '_' or '-'."
+  }
+}
+
+variable "stage_throttling_rate_limit" {
+  description = "Steady-state requests per second allowed on each source's method (stage default method throttling)."
+  type        = number
+  default     = 100
+  nullable    = false
+
+  validation {
+    condition     = var.stage_throttling_rate_limit > 0
+    error_message = "stage_throttling_rate_limit must be positive."
+  }
+}
+
+variable "stage_throttling_burst_limit" {
+  description = "Burst of requests allowed on each source's method (stage default method throttling)."
+  type        = number
+  default     = 200
+  nullable    = false
+
+  validation {
+    condition     = var.stage_throttling_burst_limit > 0
+    error_message = "stage_throttling_burst_limit must be positive."
+  }
+}
+
+variable "create_access_logs" {
+  description = "Write API Gateway access logs (JSON, one line per request) to a module-managed log group. Needs the account-wide API Gateway CloudWatch role, which this module does not manage."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "xray_tracing_enabled" {
+  description = "Enable X-Ray tracing on the API stage and the processor."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+################################################################################
+# Queues
+################################################################################
+
+variable "queue_visibility_timeout_seconds" {
+  description = "Main queue visibility timeout. Null: 6 x processor_timeout, as AWS recommends for Lambda triggers. Must be at least that."
+  type        = number
+  default     = null
+}
+
+variable "queue_message_retention_seconds" {
+  description = "How long the main queue keeps a message the processor has not handled (a backlog buffer)."
+  type        = number
+  default     = 345600
+  nullable    = false
+
+  validation {
+    condition     = var.queue_message_retention_seconds >= 60 && var.queue_message_retention_seconds <= 1209600
+    error_message = "queue_message_retention_seconds must be between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "queue_max_receive_count" {
+  description = "Deliveries of one message to the processor before SQS moves it to the dead-letter queue."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.queue_max_receive_count >= 1 && var.queue_max_receive_count <= 1000
+    error_message = "queue_max_receive_count must be between 1 and 1000."
+  }
+}
+
+variable "queue_max_message_size" {
+  description = "Largest message (body plus attributes) the queue accepts, in bytes; larger webhooks get 413. hashicorp/aws 6.x accepts up to 1048576."
+  type        = number
+  default     = 262144
+  nullable    = false
+
+  validation {
+    condition     = var.queue_max_message_size >= 1024 && var.queue_max_message_size <= 1048576
+    error_message = "queue_max_message_size must be between 1024 and 1048576 bytes."
+  }
+}
+
+################################################################################
+# Processor (Lambda)
+################################################################################
+
+variable "processor_runtime" {
+  description = "Lambda Python runtime for the processor."
+  type        = string
+  default     = "python3.13"
+  nullable    = false
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.processor_runtime)
+    error_message = "processor_runtime must be python3.11, python3.12 or python3.13."
+  }
+}
+
+variable "processor_memory_size" {
+  description = "Processor memory in MB (CPU scales with it)."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    condition     = var.processor_memory_size >= 128 && var.processor_memory_size <= 10240
+    error_message = "processor_memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "processor_timeout" {
+  description = "Processor timeout in seconds."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.processor_timeout >= 3 && var.processor_timeout <= 900
+    error_message = "processor_timeout must be between 3 and 900 seconds."
+  }
+}
+
+variable "processor_batch_size" {
+  description = "Most SQS messages handed to one processor invocation."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.processor_batch_size >= 1 && var.processor_batch_size <= 10000
+    error_message = "processor_batch_size must be between 1 and 10000."
+  }
+}
+
+variable "processor_batching_window_seconds" {
+  description = "How long the event source mapping waits to fill a batch. Required above 0 when processor_batch_size > 10."
+  type        = number
+  default     = 5
+  nullable    = false
+
+  validation {
+    condition     = var.processor_batching_window_seconds >= 0 && var.processor_batching_window_seconds <= 300
+    error_message = "processor_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "processor_maximum_concurrency" {
+  description = "Most concurrent processor invocations the SQS trigger starts (protects DynamoDB and account concurrency)."
+  type        = number
+  default     = 20
+  nullable    = false
+
+  validation {
+    condition     = var.processor_maximum_concurrency >= 2 && var.processor_maximum_concurrency <= 1000
+    error_message = "processor_maximum_concurrency must be between 2 and 1000."
+  }
+}
+
+variable "processor_log_level" {
+  description = "Application log level of the processor."
+  type        = string
+  default     = "INFO"
+  nullable    = false
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN", "ERROR"], var.processor_log_level)
+    error_message = "processor_log_level must be DEBUG, INFO, WARN or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the processor and access log groups."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch's values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+################################################################################
+# History (DynamoDB)
+################################################################################
+
+variable "history_billing_mode" {
+  description = "PAY_PER_REQUEST (on-demand) or PROVISIONED."
+  type        = string
+  default     = "PAY_PER_REQUEST"
+  nullable    = false
+
+  validation {
+    condition     = contains(["PAY_PER_REQUEST", "PROVISIONED"], var.history_billing_mode)
+    error_message = "history_billing_mode must be PAY_PER_REQUEST or PROVISIONED."
+  }
+}
+
+variable "history_provisioned_capacity" {
+  description = "Read and write capacity when history_billing_mode is PROVISIONED (table and index)."
+  type = object({
+    read  = number
+    write = number
+  })
+  default  = { read = 5, write = 5 }
+  nullable = false
+}
+
+variable "history_retention_days" {
+  description = "Days a history row is kept (DynamoDB TTL). 0 keeps rows forever."
+  type        = number
+  default     = 90
+  nullable    = false
+
+  validation {
+    condition     = var.history_retention_days >= 0
+    error_message = "history_retention_days must be 0 (forever) or a positive number of days."
+  }
+}
+
+variable "history_deletion_protection" {
+  description = "Protect the history table from deletion."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "history_stream_enabled" {
+  description = "Enable a DynamoDB stream (NEW_IMAGE) so downstream consumers get each new event exactly once."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "history_max_stored_body_bytes" {
+  description = "Largest body stored in a history row; bigger bodies are stored truncated with their size and SHA-256 (a DynamoDB item holds at most 400 KB)."
+  type        = number
+  default     = 350000
+  nullable    = false
+
+  validation {
+    condition     = var.history_max_stored_body_bytes >= 1024 && var.history_max_stored_body_bytes <= 380000
+    error_message = "history_max_stored_body_bytes must be between 1024 and 380000 (room for the other attributes in a 400 KB item)."
+  }
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+variable "create_alarms" {
+  description = "Create the CloudWatch alarms (DLQ depth, queue age, processor errors and throttles, API 5XX)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "create_sns_topic" {
+  description = "Create the SNS topic the alarms notify. False: pass sns_topic_arn (or leave both unset for alarms without actions)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "sns_topic_arn" {
+  description = "Existing SNS topic for alarm notifications, used when create_sns_topic is false."
+  type        = string
+  default     = null
+}
+
+variable "alarm_emails" {
+  description = "Email addresses subscribed to the module-created SNS topic."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must be email addresses."
+  }
+}
+
+variable "alarm_oldest_message_age_seconds" {
+  description = "Alarm when the oldest message on the main queue is older than this (the processor is falling behind)."
+  type        = number
+  default     = 900
+  nullable    = false
+}
