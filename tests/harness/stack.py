@@ -47,7 +47,7 @@ class Stack:
             self.timings[step] = self.timings.get(step, 0.0) + time.monotonic() - t0
 
     def init(self) -> str:
-        override = self.account.write_provider_override(self.tfdir)
+        override = self.account.write_provider_override(self.workdir)
         extra = [str(override)] if override else []
         # cleanup_on_exit=False: the fixture destroys first, then removes the whole copy.
         return self._timed("init", self.tf.setup, extra_files=extra, cleanup_on_exit=False)

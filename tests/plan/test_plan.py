@@ -56,8 +56,9 @@ def test_request_template_forwards_raw_body_and_scheme_headers(stack_factory):
     github = values['module.webhooks.aws_api_gateway_integration.this["github"]']["request_templates"]
     assert set(github) == {"application/json", "application/x-www-form-urlencoded"}
     template = github["application/json"]
-    assert "$util.urlEncode($input.body)" in template
-    assert "$input.json(" not in template
+    code = "\n".join(line for line in template.splitlines() if not line.startswith("##"))
+    assert "$util.urlEncode($input.body)" in code
+    assert "$input.json(" not in code
     assert "$input.params('X-Hub-Signature-256')" in template
     assert "$input.params('X-GitHub-Delivery')" in template
     stripe = values['module.webhooks.aws_api_gateway_integration.this["stripe"]']["request_templates"]

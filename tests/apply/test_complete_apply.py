@@ -1,0 +1,273 @@
+"""examples/complete applied on each engine: read back, drive webhooks end to end, re-plan, destroy.
+
+The tests run in file order on one applied stack per engine (the `deployed`
+fixture); the last one destroys it and checks that nothing is left.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.apply import scenarios
+from tests.harness.driver import LocalDriver, RealDriver, processor_environment
+from tests.harness.vtl import render_terraform_template
+
+pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply-complete")]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _role_policies(iam, role_arn: str) -> list[dict]:
+    role = role_arn.rsplit("/", 1)[1]
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    return [iam.get_role_policy(RoleName=role, PolicyName=n)["PolicyDocument"] for n in names]
+
+
+def _statements(document) -> list[dict]:
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = document["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_queues_read_back(deployed, aws_account):
+    sqs, out = aws_account.client("sqs"), deployed.outputs
+    main = sqs.get_queue_attributes(QueueUrl=out["queue_url"], AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_attributes(QueueUrl=out["dead_letter_queue_url"], AttributeNames=["All"])["Attributes"]
+    assert json.loads(main["RedrivePolicy"]) == {
+        "deadLetterTargetArn": out["dead_letter_queue_arn"], "maxReceiveCount": 3,
+    }
+    assert main["VisibilityTimeout"] == "180"  # 6 x the 30 s processor timeout
+    assert main["SqsManagedSseEnabled"] == "true" and dlq["SqsManagedSseEnabled"] == "true"
+    assert dlq["MessageRetentionPeriod"] == "1209600"
+    assert json.loads(dlq["RedriveAllowPolicy"]) == {
+        "redrivePermission": "byQueue", "sourceQueueArns": [out["queue_arn"]],
+    }
+
+
+def test_processor_and_mapping_read_back(deployed, aws_account):
+    lam, out = aws_account.client("lambda"), deployed.outputs
+    fn = lam.get_function_configuration(FunctionName=out["processor_function_name"])
+    assert fn["Handler"] == "webhook_processor.handler.lambda_handler"
+    assert fn["Runtime"] == "python3.13"
+    assert fn["CodeSha256"] == out["processor_package_base64sha256"]
+    env = fn["Environment"]["Variables"]
+    assert env["TABLE_NAME"] == out["history_table_name"]
+    sources = json.loads(env["WEBHOOK_SOURCES"])
+    assert sources["internal"]["scheme"] == "none" and sources["internal"]["secret_arn"] is None
+    assert sources["stripe"]["secret_arn"] == out["secret_arns"]["stripe"]
+    mappings = lam.list_event_source_mappings(FunctionName=out["processor_function_name"])["EventSourceMappings"]
+    assert len(mappings) == 1
+    mapping = mappings[0]
+    assert mapping["EventSourceArn"] == out["queue_arn"]
+    assert mapping["BatchSize"] == 10
+    assert mapping["MaximumBatchingWindowInSeconds"] == 5
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 20}
+
+
+def test_history_table_read_back(deployed, aws_account):
+    ddb, name = aws_account.client("dynamodb"), deployed.outputs["history_table_name"]
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "event_id", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_source"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["source", "received_at"]
+    ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
+    backups = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_iam_policies_are_least_privilege(deployed, aws_account):
+    iam, out = aws_account.client("iam"), deployed.outputs
+    own_arns = {out["queue_arn"], *out["secret_arns"].values()}
+    table_arn = aws_account.client("dynamodb").describe_table(TableName=out["history_table_name"])["Table"]["TableArn"]
+    own_arns.add(table_arn)
+    for role_arn in (out["processor_role_arn"], out["api_gateway_role_arn"]):
+        documents = _role_policies(iam, role_arn)
+        assert documents, f"{role_arn} has no inline policy"
+        for statement in (s for d in documents for s in _statements(d)):
+            actions = _as_list(statement["Action"])
+            assert all("*" not in a for a in actions), f"wildcard action in {statement}"
+            for resource in _as_list(statement["Resource"]):
+                assert resource in own_arns or resource.startswith("arn:aws:logs:"), f"{resource} is not the module's"
+                assert resource != "*"
+    processor = [s for d in _role_policies(iam, out["processor_role_arn"]) for s in _statements(d)]
+    secrets = next(s for s in processor if "secretsmanager:GetSecretValue" in _as_list(s["Action"]))
+    assert sorted(_as_list(secrets["Resource"])) == sorted(out["secret_arns"].values())
+    apigw = [s for d in _role_policies(iam, out["api_gateway_role_arn"]) for s in _statements(d)]
+    assert apigw == [{"Sid": "SendToQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": out["queue_arn"]}]
+
+
+def test_integration_template_is_the_file(deployed, aws_account):
+    apigw, out = aws_account.client("apigateway"), deployed.outputs
+    resources = apigw.get_resources(restApiId=out["rest_api_id"], limit=500)["items"]
+    github = next(r for r in resources if r["path"] == "/webhooks/github")
+    integration = apigw.get_integration(restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST")
+    expected = render_terraform_template(
+        REPO / "templates" / "sqs_send_message.vtl", source="github", delivery_id_header="X-GitHub-Delivery",
+        signature_header="X-Hub-Signature-256", timestamp_header="", event_type_header="X-GitHub-Event",
+    )
+    assert integration["requestTemplates"]["application/json"] == expected
+    assert integration["passthroughBehavior"] == "NEVER"
+    catch_all = apigw.get_integration_response(
+        restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST", statusCode="502"
+    )
+    assert not catch_all.get("selectionPattern")
+    success = apigw.get_integration_response(
+        restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST", statusCode="200"
+    )
+    assert success["selectionPattern"] == r"2\d{2}"
+
+
+def test_alarms_watch_real_metrics(deployed, aws_account):
+    cw, out = aws_account.client("cloudwatch"), deployed.outputs
+    alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNames=list(out["alarm_names"].values()))["MetricAlarms"]}
+    assert len(alarms) == 5
+    dlq = alarms[out["alarm_names"]["dlq_messages"]]
+    assert dlq["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": out["dead_letter_queue_arn"].rsplit(":", 1)[1]}]
+    assert dlq["AlarmActions"] == [out["sns_topic_arn"]]
+
+
+@pytest.fixture(scope="module")
+def driver(deployed, aws_account):
+    """The processor configured exactly as the deployed function, and a way to feed it."""
+    out = deployed.outputs
+    sm = aws_account.client("secretsmanager")
+    for source, secret in scenarios.SECRETS.items():
+        if source != "partner":  # partner's secret is written later: see the replay test
+            sm.put_secret_value(SecretId=out["secret_arns"][source], SecretString=secret)
+    env = aws_account.client("lambda").get_function_configuration(
+        FunctionName=out["processor_function_name"]
+    )["Environment"]["Variables"]
+    with processor_environment(aws_account, env) as handler:
+        yield LocalDriver(aws_account, out, handler) if aws_account.is_local else RealDriver(aws_account, out)
+
+
+def _rows(aws_account, table: str) -> dict[str, dict]:
+    ddb = aws_account.client("dynamodb")
+    items, kwargs = [], {"TableName": table}
+    while True:
+        page = ddb.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return {i["event_id"]["S"]: i for i in items}
+
+
+def _row_for(rows: dict[str, dict], request_id: str) -> list[dict]:
+    return [
+        r for r in rows.values()
+        if r["request_id"]["S"] == request_id or request_id in r.get("duplicate_request_ids", {}).get("SS", [])
+    ]
+
+
+def _request_id(answer) -> str:
+    return json.loads(answer.body)["request_id"]
+
+
+def test_end_to_end_every_accepted_webhook_lands_once(deployed, aws_account, driver):
+    out = deployed.outputs
+    valid = [d for d in scenarios.one_per_source() if d.source != "partner"]
+    github = next(d for d in valid if d.source == "github")
+    tampered = scenarios.signed("stripe", {"id": "evt_forged", "type": "charge.refunded", "amount": 1}, tamper=True)
+    answers = {}
+    for delivery in [*valid, tampered]:
+        answer = driver.post(delivery.source, delivery.body, delivery.headers)
+        assert answer.status == 200, f"{delivery.source}: {answer.status} {answer.body}"
+        answers[_request_id(answer)] = delivery
+    duplicate = driver.post("github", github.body, github.headers)  # the sender retried
+    assert duplicate.status == 200
+    driver.settle()
+
+    rows = _rows(aws_account, out["history_table_name"])
+    for request_id, delivery in answers.items():
+        (row,) = _row_for(rows, request_id)
+        assert row["status"]["S"] == delivery.expect_outcome, (delivery.source, row)
+        assert row["body"]["S"].encode() == delivery.body  # byte-exact, never re-serialised
+        if delivery.event_type:
+            assert row["event_type"]["S"] == delivery.event_type
+    (github_row,) = _row_for(rows, _request_id(duplicate))
+    assert github_row["duplicate_count"]["N"] == "1"
+    assert github_row["duplicate_request_ids"]["SS"] == [_request_id(duplicate)]
+    forged = next(r for r in rows.values() if r["status"]["S"] == "rejected")
+    assert forged["reason"]["S"] == "signature_mismatch"
+    assert forged["event_id"]["S"].startswith("stripe#request:")  # a forgery never takes a real event's id
+    assert len(rows) == len(answers)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "error"),
+    [
+        ("application/json", b'{"invalid": json}', 400, "invalid_body"),  # the recipe's own example
+        ("application/xml", b"<a/>", 415, "unsupported_media_type"),
+        ("application/json", b'{"pad":"' + b"x" * 300_000 + b'"}', 413, "payload_too_large"),
+    ],
+    ids=["malformed-json", "unsupported-type", "oversize"],
+)
+def test_bad_input_is_answered_and_never_queued(deployed, aws_account, driver, content_type, body, status, error):
+    sqs = aws_account.client("sqs")
+    answer = driver.post("internal", body, {"Content-Type": content_type})
+    assert answer.status == status
+    assert json.loads(answer.body)["error"] == error
+    attrs = sqs.get_queue_attributes(QueueUrl=deployed.outputs["queue_url"], AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_poison_goes_to_dlq_and_replays_once(deployed, aws_account, driver):
+    """partner's secret is not written yet: its event cannot be verified, is retried, and
+    reaches the DLQ after maxReceiveCount. Once the operator writes the secret, a replay
+    from the DLQ processes it exactly once."""
+    from tools import webhookctl
+
+    out, sqs = deployed.outputs, aws_account.client("sqs")
+    delivery = next(d for d in scenarios.one_per_source() if d.source == "partner")
+    answer = driver.post("partner", delivery.body, delivery.headers)
+    assert answer.status == 200
+    request_id = _request_id(answer)
+    driver.settle()
+    assert _row_for(_rows(aws_account, out["history_table_name"]), request_id) == []
+    dlq = sqs.receive_message(QueueUrl=out["dead_letter_queue_url"], MessageAttributeNames=["All"],
+                              AttributeNames=["All"], VisibilityTimeout=0, MaxNumberOfMessages=10)["Messages"]
+    assert [m["MessageAttributes"]["request_id"]["StringValue"] for m in dlq] == [request_id]
+    assert int(dlq[0]["Attributes"]["ApproximateReceiveCount"]) >= 3
+
+    aws_account.client("secretsmanager").put_secret_value(
+        SecretId=out["secret_arns"]["partner"], SecretString=scenarios.SECRETS["partner"]
+    )
+    moved = webhookctl.replay_dlq(sqs, out["dead_letter_queue_url"], out["queue_url"])
+    assert moved == 1
+    driver.settle()
+    (row,) = _row_for(_rows(aws_account, out["history_table_name"]), request_id)
+    assert row["status"]["S"] == "processed"
+    attrs = sqs.get_queue_attributes(QueueUrl=out["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_replan_shows_no_drift(deployed):
+    assert deployed.stack.pending_changes(deployed.tf_vars) == []
+
+
+def test_destroy_leaves_nothing(deployed, aws_account):
+    out = deployed.outputs
+    deployed.stack.destroy(tf_vars=deployed.tf_vars)
+    assert deployed.stack.state_resources() == []
+    name = deployed.tf_vars["name"]
+    assert aws_account.client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []
+    assert name + "-history" not in aws_account.client("dynamodb").list_tables()["TableNames"]
+    functions = aws_account.client("lambda").list_functions()["Functions"]
+    assert out["processor_function_name"] not in [f["FunctionName"] for f in functions]
+    apis = aws_account.client("apigateway").get_rest_apis()["items"]
+    assert out["rest_api_id"] not in [a["id"] for a in apis]
+    roles = [r["RoleName"] for r in aws_account.client("iam").list_roles()["Roles"]]
+    assert not [r for r in roles if r.startswith(name)]

@@ -1,0 +1,446 @@
+"""The module's resources, made with boto3 on the local moto server as the Terraform makes them.
+
+`terraform apply` is too slow to repeat per stream, so this builds the same account
+directly: the queue `<name>` with its DLQ `<name>-dlq` (RedrivePolicy), the history
+table `<name>-history` (key and `by_source` GSI of dynamodb.tf), one Secrets Manager
+secret per signed source, and the REST API of api.tf, whose request templates are the
+real `templates/sqs_send_message.vtl` rendered with `render_terraform_template` using the
+variables api.tf passes (header defaults read from main.tf's `scheme_headers`). The local
+gateway then reads that API back (`LocalGateway`), like the end-to-end suites do.
+
+The processor is the real `webhook_processor.handler`, in-process, configured through the
+environment variables lambda.tf sets (`activate()`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from webhook_processor import handler
+
+from tests.harness import vtl
+from tests.harness.gateway import LocalGateway
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATES = REPO / "templates"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STAGE = "v1"
+
+# api.tf: method responses, integration responses (status, selection pattern, template file)
+# and the gateway responses (API Gateway's own answers).
+METHOD_STATUSES = ("200", "400", "413", "502", "503")
+INTEGRATION_RESPONSES = (
+    ("200", r"2\d{2}", "response_success.vtl"),
+    ("400", r"4\d{2}", "response_client_error.vtl"),
+    ("503", r"5\d{2}", "response_server_error.vtl"),
+    ("502", None, "response_unmapped.vtl"),
+)
+GATEWAY_RESPONSES = {
+    "BAD_REQUEST_BODY": ("400", "invalid_body"),
+    "UNSUPPORTED_MEDIA_TYPE": ("415", "unsupported_media_type"),
+    "REQUEST_TOO_LARGE": ("413", "payload_too_large"),
+    "THROTTLED": ("429", "throttled"),
+    "ACCESS_DENIED": ("403", "forbidden"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
+}
+JSON_BODY_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "WebhookJsonBody",
+    "type": ["object", "array"],
+}
+
+
+@dataclass(frozen=True)
+class SourceDef:
+    """One entry of the module's `sources` input (variables.tf), plus the secret value to store."""
+
+    name: str
+    scheme: str
+    secret: str | None = None  # written to Secrets Manager; None for scheme "none"
+    signature_header: str | None = None
+    signature_encoding: str = "hex"
+    signature_prefix: str = ""
+    delivery_id_header: str | None = None
+    event_type_header: str | None = None
+    content_types: tuple[str, ...] = ("application/json",)
+    timestamp_tolerance_seconds: int = 300
+
+
+# One source per scheme, with every content type a scheme's senders use.
+DEFAULT_SOURCES: tuple[SourceDef, ...] = (
+    SourceDef("stripe", "stripe", "whsec_reliability_stripe"),
+    SourceDef("github", "github", "reliability github secret"),
+    SourceDef("shopify", "shopify", "shpss_reliability"),
+    SourceDef(
+        "slack",
+        "slack",
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        content_types=("application/json", "application/x-www-form-urlencoded"),
+    ),
+    SourceDef("stdwh", "standard_webhooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    SourceDef(
+        "generic",
+        "hmac_sha256",
+        # A JSON array: two secrets during a rotation, both accepted.
+        json.dumps(["generic-new", "generic-old"]),
+        signature_header="X-Signature",
+        signature_prefix="sha256=",
+        delivery_id_header="X-Delivery-Id",
+        event_type_header="X-Event-Type",
+    ),
+    SourceDef(
+        "generic_b64",
+        "hmac_sha256",
+        "generic-b64-secret",
+        signature_header="X-Body-Mac",
+        signature_encoding="base64",
+    ),
+    SourceDef(
+        "open",
+        "none",
+        delivery_id_header="X-Delivery-Id",
+        event_type_header="X-Event-Type",
+        content_types=("application/json", "application/x-www-form-urlencoded", "text/plain"),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- Terraform's view
+
+
+def scheme_headers_from_main_tf(path: Path = REPO / "main.tf") -> dict[str, dict[str, str]]:
+    """main.tf's `scheme_headers` local: scheme -> {signature, timestamp, delivery_id, event_type}."""
+    text = path.read_text(encoding="utf-8")
+    block = re.search(r"scheme_headers\s*=\s*\{(.*?)\n\s*\}\n", text, re.S)
+    if block is None:
+        raise ValueError(f"{path}: no scheme_headers local")
+    result = {}
+    for scheme, body in re.findall(r"^\s*(\w+)\s*=\s*\{([^}]*)\}", block.group(1), re.M):
+        result[scheme] = dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', body))
+    if set(result) != {"stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none"}:
+        raise ValueError(f"{path}: unexpected scheme_headers {sorted(result)}")
+    return result
+
+
+def _coalesce(*values: str | None) -> str:
+    """Terraform's coalesce(): the first argument that is neither null nor ""."""
+    return next(value for value in values if value)
+
+
+def template_variables(source: SourceDef, scheme_headers: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The templatefile() variables api.tf passes for `source` (after main.tf's locals)."""
+    defaults = scheme_headers[source.scheme]
+    signature = _coalesce(source.signature_header, defaults["signature"], "-")
+    delivery = _coalesce(source.delivery_id_header, defaults["delivery_id"], "-")
+    event_type = _coalesce(source.event_type_header, defaults["event_type"], "-")
+    return {
+        "source": source.name,
+        "delivery_id_header": "" if delivery == "-" else delivery,
+        "signature_header": "" if signature == "-" else signature,
+        "timestamp_header": defaults["timestamp"],
+        "event_type_header": "" if event_type == "-" else event_type,
+    }
+
+
+def request_template(source: SourceDef, scheme_headers: dict[str, dict[str, str]]) -> str:
+    variables = template_variables(source, scheme_headers)
+    return vtl.render_terraform_template(TEMPLATES / "sqs_send_message.vtl", **variables)
+
+
+# --------------------------------------------------------------------------- the account
+
+
+def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+@dataclass
+class LocalStack:
+    """One deployed copy of the module on the local account."""
+
+    name: str
+    endpoint_url: str
+    sources: dict[str, SourceDef]
+    max_receive_count: int
+    queue_url: str
+    dlq_url: str
+    table_name: str
+    api_id: str
+    secret_arns: dict[str, str]
+    sqs: Any
+    dynamodb: Any
+    apigw: Any
+    secretsmanager: Any
+    gateway: LocalGateway = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gateway = LocalGateway(self.apigw, self.endpoint_url, self.api_id, STAGE, REGION)
+
+    # ------------------------------------------------------------------ the processor
+
+    def processor_env(self, **overrides: str) -> dict[str, str]:
+        """What lambda.tf puts in the function's environment, plus the SDK's endpoint."""
+        sources = {
+            name: {
+                "scheme": s.scheme,
+                "secret_arn": self.secret_arns.get(name),
+                "tolerance_seconds": s.timestamp_tolerance_seconds,
+                "hmac_encoding": s.signature_encoding,
+                "hmac_prefix": s.signature_prefix,
+            }
+            for name, s in self.sources.items()
+        }
+        return {
+            "TABLE_NAME": self.table_name,
+            "WEBHOOK_SOURCES": json.dumps(sources),
+            "HISTORY_RETENTION_DAYS": "90",
+            "MAX_STORED_BODY_BYTES": "350000",
+            "SECRET_CACHE_TTL_SECONDS": "300",
+            "LOG_LEVEL": "ERROR",
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            **overrides,
+        }
+
+    @contextlib.contextmanager
+    def activate(self, **overrides: str) -> Iterator[None]:
+        """Point the in-process handler at this stack; restore the environment afterwards."""
+        values = self.processor_env(**overrides)
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        handler.reset()
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            handler.reset()
+
+    # ------------------------------------------------------------------ reading the account back
+
+    def scan_history(self) -> list[dict[str, Any]]:
+        """Every history row, as plain Python values (sets as sets, numbers as int)."""
+        rows = []
+        for page in self.dynamodb.get_paginator("scan").paginate(
+            TableName=self.table_name, ConsistentRead=True
+        ):
+            rows.extend(plain_item(item) for item in page["Items"])
+        return rows
+
+    def peek_queue(self, queue_url: str) -> list[dict[str, Any]]:
+        """Every message in the queue, received once (hidden for 10 minutes, not deleted)."""
+        messages: dict[str, dict[str, Any]] = {}
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=600,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                return list(messages.values())
+            for message in batch:
+                # The same message id twice would mean SQS holds two copies: keep both visible.
+                key = message["MessageId"]
+                while key in messages:
+                    key += "+"
+                messages[key] = message
+
+    def queue_depth(self, queue_url: str) -> int:
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+        return sum(int(attributes.get(name, 0)) for name in names)
+
+
+def plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in item.items():
+        (kind, raw), = value.items()
+        if kind == "N":
+            out[name] = int(raw) if re.fullmatch(r"-?\d+", raw) else float(raw)
+        elif kind == "SS":
+            out[name] = set(raw)
+        elif kind == "NULL":
+            out[name] = None
+        else:
+            out[name] = raw
+    return out
+
+
+def build_stack(
+    endpoint_url: str,
+    name: str,
+    sources: tuple[SourceDef, ...] = DEFAULT_SOURCES,
+    *,
+    max_receive_count: int = 3,
+    max_message_size: int = 262144,
+    visibility_timeout: int = 180,
+) -> LocalStack:
+    sqs = client("sqs", endpoint_url)
+    dynamodb = client("dynamodb", endpoint_url)
+    apigw = client("apigateway", endpoint_url)
+    secretsmanager = client("secretsmanager", endpoint_url)
+
+    # sqs.tf
+    dlq_url = sqs.create_queue(
+        QueueName=f"{name}-dlq",
+        Attributes={"MessageRetentionPeriod": "1209600", "MaximumMessageSize": str(max_message_size)},
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "MaximumMessageSize": str(max_message_size),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count},
+                separators=(",", ":"),
+            ),
+        },
+    )["QueueUrl"]
+
+    # dynamodb.tf
+    table_name = f"{name}-history"
+    dynamodb.create_table(
+        TableName=table_name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "event_id", "AttributeType": "S"},
+            {"AttributeName": "source", "AttributeType": "S"},
+            {"AttributeName": "received_at", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_source",
+                "KeySchema": [
+                    {"AttributeName": "source", "KeyType": "HASH"},
+                    {"AttributeName": "received_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": ["status", "event_type", "request_id", "reason"],
+                },
+            }
+        ],
+    )
+
+    # secrets.tf (the operator writes the value)
+    secret_arns = {}
+    for source in sources:
+        if source.scheme != "none":
+            arn = secretsmanager.create_secret(
+                Name=f"{name}/webhook-signing/{source.name}", SecretString=source.secret or ""
+            )["ARN"]
+            secret_arns[source.name] = arn
+
+    api_id = _deploy_api(apigw, name, sources)
+    return LocalStack(
+        name=name,
+        endpoint_url=endpoint_url,
+        sources={s.name: s for s in sources},
+        max_receive_count=max_receive_count,
+        queue_url=queue_url,
+        dlq_url=dlq_url,
+        table_name=table_name,
+        api_id=api_id,
+        secret_arns=secret_arns,
+        sqs=sqs,
+        dynamodb=dynamodb,
+        apigw=apigw,
+        secretsmanager=secretsmanager,
+    )
+
+
+def _deploy_api(apigw: Any, name: str, sources: tuple[SourceDef, ...]) -> str:
+    """api.tf, resource by resource."""
+    scheme_headers = scheme_headers_from_main_tf()
+    api_id = apigw.create_rest_api(
+        name=name,
+        description=f"Webhook ingestion for {name}: POST /webhooks/{{source}} -> SQS.",
+        endpointConfiguration={"types": ["REGIONAL"]},
+    )["id"]
+    root = next(r for r in apigw.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    webhooks = apigw.create_resource(restApiId=api_id, parentId=root["id"], pathPart="webhooks")
+    apigw.create_model(
+        restApiId=api_id,
+        name="WebhookJsonBody",
+        description="Any well-formed JSON object or array.",
+        contentType="application/json",
+        schema=json.dumps(JSON_BODY_SCHEMA),
+    )
+    validator = apigw.create_request_validator(restApiId=api_id, name="body", validateRequestBody=True)
+    response_templates = {file: (TEMPLATES / file).read_text(encoding="utf-8") for *_, file in INTEGRATION_RESPONSES}
+
+    for source in sources:
+        resource = apigw.create_resource(restApiId=api_id, parentId=webhooks["id"], pathPart=source.name)
+        ids = {"restApiId": api_id, "resourceId": resource["id"], "httpMethod": "POST"}
+        apigw.put_method(
+            **ids,
+            authorizationType="NONE",
+            requestValidatorId=validator["id"],
+            requestModels={ct: "WebhookJsonBody" for ct in source.content_types if ct == "application/json"},
+        )
+        template = request_template(source, scheme_headers)
+        apigw.put_integration(
+            **ids,
+            type="AWS",
+            integrationHttpMethod="POST",
+            uri=f"arn:aws:apigateway:{REGION}:sqs:path/{ACCOUNT}/{name}",
+            credentials=f"arn:aws:iam::{ACCOUNT}:role/{name}-apigateway",
+            requestParameters={
+                "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+            },
+            requestTemplates=dict.fromkeys(source.content_types, template),
+            passthroughBehavior="NEVER",
+        )
+        for status in METHOD_STATUSES:
+            apigw.put_method_response(**ids, statusCode=status, responseModels={"application/json": "Empty"})
+        for status, pattern, file in INTEGRATION_RESPONSES:
+            apigw.put_integration_response(
+                **ids,
+                statusCode=status,
+                responseTemplates={"application/json": response_templates[file]},
+                **({"selectionPattern": pattern} if pattern else {}),
+            )
+    for response_type, (status, error) in GATEWAY_RESPONSES.items():
+        apigw.put_gateway_response(
+            restApiId=api_id,
+            responseType=response_type,
+            statusCode=status,
+            responseTemplates={
+                "application/json": json.dumps(
+                    {"error": error, "message": error, "request_id": "$context.requestId"}
+                )
+            },
+        )
+    apigw.create_deployment(restApiId=api_id, stageName=STAGE, description=f"Webhook API for {name}")
+    return api_id
