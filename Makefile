@@ -20,7 +20,7 @@ lint: tools ## terraform fmt -check, terraform validate, ruff
 	@$(ENV) ruff check . && $(ENV) ruff format --check .
 
 checkov: tools ## checkov over the module (skips are justified inline)
-	@$(ENV) checkov --quiet --compact --framework terraform -d . --skip-path tests --skip-path tools/package
+	@$(ENV) checkov --quiet --compact --skip-download --framework terraform -d . --skip-path tests --skip-path tools/package
 
 test: tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan, apply and end-to-end on both engines
 	@$(PYTEST) -m "not slow" -n 2 --dist loadgroup tests

@@ -66,6 +66,8 @@ resource "aws_api_gateway_rest_api" "this" {
   }
 
   tags = var.tags
+
+  # checkov:skip=CKV_AWS_237:Replacing the API would change every sender's URL; the API is updated in place, and its deployments use create_before_destroy.
 }
 
 # Per-source CIDR allowlists. Sources without one stay open to every sender:
@@ -263,6 +265,8 @@ resource "aws_cloudwatch_log_group" "access" {
   kms_key_id        = var.kms_key_arn
 
   tags = var.tags
+
+  # checkov:skip=CKV_AWS_338:Retention is an input (log_retention_days, default 30): access logs are operational, and the durable record of every webhook is the history table.
 }
 
 resource "aws_api_gateway_stage" "this" {
@@ -296,6 +300,8 @@ resource "aws_api_gateway_stage" "this" {
   tags = var.tags
 
   # checkov:skip=CKV_AWS_120:Caching would answer a webhook without queueing it.
+  # checkov:skip=CKV_AWS_73:X-Ray is an input (xray_tracing_enabled) because it bills per trace; off by default.
+  # checkov:skip=CKV2_AWS_4:Execution logging needs the account-wide API Gateway CloudWatch role, which a module must not manage; access logs are on by default.
   # checkov:skip=CKV2_AWS_51:Webhook senders do not present client certificates.
   # checkov:skip=CKV2_AWS_29:WAF is an account-level choice with its own cost; attach a web ACL to the stage ARN output if you use one.
 }

@@ -24,16 +24,44 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def apply_moto_fixes() -> None:
-    """Patch moto 5.2.x SQS so the aws provider reads back what it wrote.
+    """Patch moto 5.2.x so the aws provider reads back what it wrote.
 
     - moto serialises RedrivePolicy with `json.dumps` defaults (spaces after
       separators), so every plan shows a whitespace-only diff: emit compact JSON.
     - moto stores RedriveAllowPolicy but neither accepts it as an attribute name
       nor returns it in GetQueueAttributes, so the provider's read-after-write
       of `redrive_allow_policy` fails or times out: accept and return it.
-    Remove when moto does both itself.
+    - API Gateway returns a REST API's resource policy JSON-escaped inside the
+      JSON response (`{\\"Version\\":...}`) and the provider unescapes it; moto
+      returns it raw, so reading any API with a policy fails ("invalid character
+      after top-level value"): escape it as AWS does.
+    - Stage method settings for one method arrive as the patch path
+      `/~1webhooks~1github/POST/...` (JSON-pointer escaped); AWS files them
+      under `webhooks/github/POST`, which is what the provider reads back. moto
+      keeps the escaped key, so the read finds nothing: unescape it.
+    Remove each when moto does it itself.
     """
+    from moto.apigateway.models import RestAPI, Stage
+
+    original_patch_method_setting = Stage._patch_method_setting
+
+    def patch_method_setting(self: Stage, resource_path_and_method: str, key: str, value: str) -> None:
+        path = resource_path_and_method.replace("~1", "/").lstrip("/")
+        original_patch_method_setting(self, path or resource_path_and_method, key, value)
+
+    Stage._patch_method_setting = patch_method_setting  # type: ignore[method-assign]
     from moto.sqs.models import Queue
+
+    original_rest_api_to_dict = RestAPI.to_dict
+
+    def rest_api_to_dict(self: RestAPI) -> dict:
+        result = original_rest_api_to_dict(self)
+        policy = result.get(RestAPI.PROP_POLICY)
+        if policy and not policy.startswith('{\\"'):
+            result[RestAPI.PROP_POLICY] = json.dumps(policy)[1:-1]
+        return result
+
+    RestAPI.to_dict = rest_api_to_dict  # type: ignore[method-assign]
 
     if "RedriveAllowPolicy" not in Queue.BASE_ATTRIBUTES:
         Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]

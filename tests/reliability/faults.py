@@ -1,0 +1,401 @@
+"""Fault injection around the real processor, and the runner that drives a stream through it.
+
+Faults, all injected from the test side (nothing in lambda/ is changed):
+
+- DynamoDB throttling: a botocore ClientError (ProvisionedThroughputExceededException,
+  sometimes ThrottlingException / InternalServerError) raised before PutItem/UpdateItem
+  is sent (`before-parameter-build` hook on the processor's client).
+- DynamoDB response lost: the write is applied, then the SDK sees a read timeout
+  (`after-call` hook raising ReadTimeoutError).
+- Secrets Manager failures: GetSecretValue raises; containers start cold (the secret
+  cache is cleared) so the failures are actually met.
+- Processor crash mid-batch: the function processes the first k records, then dies: the
+  event source mapping retries the whole batch (k may be the whole batch: killed at its
+  timeout after finishing).
+- Timeout: the context's remaining time drops below the handler's safety margin after k
+  records; the rest of the batch is handed back unstarted.
+- Visibility timeout expiry: while an invocation runs, its messages become visible again
+  and a second consumer receives and processes them too.
+- Lost acknowledgement: a record processed fine is not deleted and comes back.
+- Poison: a delivery whose body carries POISON_TOKEN fails on every attempt.
+- Edge SQS failure: the gateway's `sqs_fault` hook answers 500/503/400/403/302 instead of SQS.
+
+Retry budget: a fault that makes SQS deliver a message again is injected only while the
+message's ApproximateReceiveCount is below maxReceiveCount, so any message but a poison
+one succeeds by its last allowed receive. Without the budget, a message that is processed
+and then redelivered maxReceiveCount times ends in history and in the DLQ
+(test_faults.py shows that case on its own).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError, ReadTimeoutError
+from webhook_processor import handler
+
+from tests.harness.poller import EventSourceMappingPoller, LambdaContext
+
+from .local_stack import LocalStack
+from .stream import POISON_TOKEN, Planned, Stream
+
+
+class InjectedCrash(RuntimeError):
+    """The function died mid-batch (injected)."""
+
+
+@dataclass(frozen=True)
+class FaultRates:
+    throttle: float = 0.0  # per DynamoDB write call
+    lost_response: float = 0.0  # per successful DynamoDB write call
+    secrets: float = 0.0  # per GetSecretValue call
+    cold_start: float = 0.0  # per invocation: the secret cache starts empty
+    crash: float = 0.0  # per invocation
+    timeout: float = 0.0  # per invocation
+    visibility: float = 0.0  # per invocation
+    lost_ack: float = 0.0  # per record processed fine
+    edge: float = 0.0  # per request that reaches SQS (planned by the stream generator)
+
+    @classmethod
+    def from_rng(cls, rng: random.Random) -> FaultRates:
+        return cls(
+            throttle=round(rng.uniform(0.02, 0.15), 3),
+            lost_response=round(rng.uniform(0.0, 0.05), 3),
+            secrets=round(rng.uniform(0.05, 0.3), 3),
+            cold_start=round(rng.uniform(0.1, 0.5), 3),
+            crash=round(rng.uniform(0.02, 0.1), 3),
+            timeout=round(rng.uniform(0.02, 0.1), 3),
+            visibility=round(rng.uniform(0.0, 0.05), 3),
+            lost_ack=round(rng.uniform(0.0, 0.05), 3),
+            edge=round(rng.uniform(0.02, 0.08), 3),
+        )
+
+
+def request_id_of(record: dict[str, Any]) -> str | None:
+    attribute = (record.get("messageAttributes") or {}).get("request_id") or {}
+    return attribute.get("stringValue")
+
+
+def receive_count_of(record: dict[str, Any]) -> int:
+    return int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+
+
+@dataclass
+class Ledger:
+    """What the processor did, as seen from the test: attempts, write results, faults."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    faults: Counter[str] = field(default_factory=Counter)
+    invocations: int = 0
+    attempts: Counter[str] = field(default_factory=Counter)  # request id -> records handled
+    writes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # request id -> results
+    stored: Counter[str] = field(default_factory=Counter)  # event id -> new rows written
+    unexpected: list[BaseException] = field(default_factory=list)
+
+    def fault(self, name: str) -> None:
+        with self.lock:
+            self.faults[name] += 1
+
+
+class DeadlineContext:
+    """A Lambda context whose remaining time falls below the handler's margin after `records` records."""
+
+    def __init__(self, base: LambdaContext, records: int) -> None:
+        self._base = base
+        self._left = records
+        for name in ("function_name", "function_version", "invoked_function_arn", "aws_request_id"):
+            setattr(self, name, getattr(base, name))
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self._left > 0:
+            self._left -= 1
+            return self._base.get_remaining_time_in_millis()
+        return handler.SAFETY_MARGIN_MS - 1
+
+
+class FaultInjector:
+    """Hooks the processor's clients and wraps its invocations."""
+
+    def __init__(self, rates: FaultRates, rng: random.Random, max_receive_count: int) -> None:
+        self.rates = rates
+        self.max_receive_count = max_receive_count
+        self.ledger = Ledger()
+        self._rng = rng
+        self._rng_lock = threading.Lock()
+        self._local = threading.local()
+        self.always_lose_ack: Callable[[dict[str, Any]], bool] = lambda record: False
+
+    # ------------------------------------------------------------------ decisions
+
+    def chance(self, probability: float) -> bool:
+        if probability <= 0:
+            return False
+        with self._rng_lock:
+            return self._rng.random() < probability
+
+    def randint(self, low: int, high: int) -> int:
+        with self._rng_lock:
+            return self._rng.randint(low, high)
+
+    def _record(self) -> dict[str, Any] | None:
+        return getattr(self._local, "record", None)
+
+    def _has_budget(self, record: dict[str, Any] | None) -> bool:
+        return record is not None and receive_count_of(record) < self.max_receive_count
+
+    @staticmethod
+    def is_poison(record: dict[str, Any] | None) -> bool:
+        return record is not None and POISON_TOKEN in (record.get("body") or "")
+
+    # ------------------------------------------------------------------ installation
+
+    def install(self) -> None:
+        """Call inside `LocalStack.activate()`: hooks the clients the handler just created."""
+        dynamodb = handler._dynamodb()
+        secrets = handler._secretsmanager()
+        ddb_id = dynamodb.meta.service_model.service_id.hyphenize()
+        sm_id = secrets.meta.service_model.service_id.hyphenize()
+        for operation in ("PutItem", "UpdateItem"):
+            dynamodb.meta.events.register(f"before-parameter-build.{ddb_id}.{operation}", self._before_write)
+            dynamodb.meta.events.register(f"after-call.{ddb_id}.{operation}", self._after_write)
+        secrets.meta.events.register(f"before-parameter-build.{sm_id}.GetSecretValue", self._before_secret)
+
+        processor = handler.get_processor()
+        original = processor.process
+
+        def process(record: dict[str, Any]) -> Any:
+            self._local.record = record
+            request_id = request_id_of(record) or ""
+            try:
+                result = original(record)
+            finally:
+                self._local.record = None
+            with self.ledger.lock:
+                self.ledger.attempts[request_id] += 1
+                if result.write is not None:
+                    self.ledger.writes[request_id].append(result.write.value)
+                    if result.write.value == "stored" and result.event_id:
+                        self.ledger.stored[result.event_id] += 1
+            return result
+
+        processor.process = process  # type: ignore[method-assign]
+        self._processor = processor
+
+    # ------------------------------------------------------------------ client hooks
+
+    def _before_write(self, params: dict[str, Any], **_: Any) -> None:
+        record = self._record()
+        if self.is_poison(record):
+            self.ledger.fault("poison_write_failed")
+            raise _client_error("ProvisionedThroughputExceededException", "PutItem")
+        if self._has_budget(record) and self.chance(self.rates.throttle):
+            self.ledger.fault("dynamodb_throttled")
+            with self._rng_lock:
+                code = self._rng.choice(
+                    ["ProvisionedThroughputExceededException"] * 4 + ["ThrottlingException", "InternalServerError"]
+                )
+            raise _client_error(code, "PutItem")
+
+    def _after_write(self, http_response: Any, **kwargs: Any) -> None:
+        if http_response.status_code >= 300:
+            return
+        if self._has_budget(self._record()) and self.chance(self.rates.lost_response):
+            self.ledger.fault("dynamodb_response_lost")
+            raise ReadTimeoutError(endpoint_url="dynamodb (injected: the write was applied)")
+
+    def _before_secret(self, **_: Any) -> None:
+        if self._has_budget(self._record()) and self.chance(self.rates.secrets):
+            self.ledger.fault("secrets_manager_failed")
+            with self._rng_lock:
+                code = self._rng.choice(["InternalServiceError", "ThrottlingException", "AccessDeniedException"])
+            raise _client_error(code, "GetSecretValue")
+
+    # ------------------------------------------------------------------ the function
+
+    def make_invoke(self, nested_poller: Callable[[], EventSourceMappingPoller]) -> Callable[..., Any]:
+        """The function the pollers invoke: the real `lambda_handler` with faults around it."""
+
+        def invoke(event: dict[str, Any], context: LambdaContext) -> Any:
+            records = event["Records"]
+            nested = getattr(self._local, "nested", False)
+            with self.ledger.lock:
+                self.ledger.invocations += 1
+            if self.chance(self.rates.cold_start):
+                self._processor.secrets.clear()
+            mode, k = None, len(records)
+            if all(self._has_budget(r) for r in records):
+                roll = self._roll()
+                if roll < self.rates.crash:
+                    mode, k = "crash", self.randint(0, len(records))
+                elif roll < self.rates.crash + self.rates.timeout:
+                    mode, k = "timeout", self.randint(0, len(records) - 1)
+                elif roll < self.rates.crash + self.rates.timeout + self.rates.visibility and not nested:
+                    mode = "visibility"
+            if mode == "visibility":
+                self.ledger.fault("visibility_timeout_expired")
+                poller = nested_poller()
+                poller.sqs.change_message_visibility_batch(
+                    QueueUrl=poller.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": 0}
+                        for i, r in enumerate(records)
+                    ],
+                )
+                self._local.nested = True
+                try:
+                    poller.poll_once()  # a second consumer gets the messages meanwhile
+                finally:
+                    self._local.nested = False
+            if mode == "crash":
+                self.ledger.fault("processor_crashed")
+                if k:
+                    handler.lambda_handler({"Records": records[:k]}, context)
+                raise InjectedCrash(f"injected crash after {k} of {len(records)} records")
+            run_context: Any = context
+            if mode == "timeout":
+                self.ledger.fault("processor_timed_out")
+                run_context = DeadlineContext(context, k)
+            result = handler.lambda_handler(event, run_context)
+            failures = [f["itemIdentifier"] for f in result["batchItemFailures"]]
+            for record in records:
+                if record["messageId"] in failures:
+                    continue
+                if self.always_lose_ack(record) or (
+                    self._has_budget(record) and self.chance(self.rates.lost_ack)
+                ):
+                    self.ledger.fault("ack_lost")
+                    failures.append(record["messageId"])
+            return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
+
+        return invoke
+
+    def _roll(self) -> float:
+        with self._rng_lock:
+            return self._rng.random()
+
+
+def _client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"{code} (injected)"}}, operation)
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class RunStats:
+    wall_s: float = 0.0
+    send_s: float = 0.0
+    poll_rounds: int = 0
+    received: int = 0
+    handler_errors: int = 0
+
+
+class StreamRunner:
+    """Sends a stream through the local gateway while pollers feed the processor, then drains."""
+
+    def __init__(
+        self,
+        stack: LocalStack,
+        injector: FaultInjector,
+        *,
+        batch_size: int = 10,
+        senders: int = 2,
+        pollers: int = 2,
+        time_limit_s: float = 600.0,
+    ) -> None:
+        self.stack = stack
+        self.injector = injector
+        self.batch_size = batch_size
+        self.senders = senders
+        self.pollers = pollers
+        self.time_limit_s = time_limit_s
+        self._local = threading.local()
+        self._nested: dict[int, EventSourceMappingPoller] = {}
+        self.errors: list[BaseException] = []
+        self.stats = RunStats()
+        self._stats_lock = threading.Lock()
+
+    def _poller(self) -> EventSourceMappingPoller:
+        invoke = self.injector.make_invoke(self._nested_poller)
+        return EventSourceMappingPoller(
+            self.stack.sqs, self.stack.queue_url, invoke, self.batch_size, function_timeout_s=30.0
+        )
+
+    def _nested_poller(self) -> EventSourceMappingPoller:
+        key = threading.get_ident()
+        if key not in self._nested:
+            self._nested[key] = self._poller()
+        return self._nested[key]
+
+    def _edge_fault(self, form: str) -> int | None:
+        planned = getattr(self._local, "planned", None)
+        if planned is None or planned.edge_fault is None:
+            return None
+        planned.edge_fault_fired = True
+        return planned.edge_fault
+
+    def send(self, planned: Planned) -> None:
+        delivery = planned.delivery
+        headers = delivery.headers()  # first: signing may alter a tampered body
+        body = delivery.payload()
+        self._local.planned = planned
+        try:
+            response = self.stack.gateway.request(planned.method, planned.path, body, headers)
+        finally:
+            self._local.planned = None
+        planned.status = response.status
+        planned.request_id = response.request_id
+        planned.response_body = response.body[:300]
+
+    def run(self, stream: Stream) -> RunStats:
+        """Call inside `stack.activate()` after `injector.install()`."""
+        started = time.monotonic()
+        deadline = started + self.time_limit_s
+        self.stack.gateway.sqs_fault = self._edge_fault
+        sending_done = threading.Event()
+
+        def poll_loop() -> None:
+            poller = self._poller()
+            try:
+                while time.monotonic() < deadline:
+                    stats = poller.poll_once()
+                    with self._stats_lock:
+                        self.stats.poll_rounds += 1
+                        self.stats.received += stats.received
+                        self.stats.handler_errors += stats.handler_errors
+                    if stats.received:
+                        continue
+                    if sending_done.is_set() and self.stack.queue_depth(self.stack.queue_url) == 0:
+                        return
+                    time.sleep(0.05)
+            except BaseException as exc:
+                self.errors.append(exc)
+            finally:
+                self.errors.extend(e for e in poller.errors if not isinstance(e, InjectedCrash))
+
+        threads = [threading.Thread(target=poll_loop, name=f"poller-{i}") for i in range(self.pollers)]
+        for thread in threads:
+            thread.start()
+        try:
+            with ThreadPoolExecutor(self.senders, thread_name_prefix="sender") as pool:
+                for _ in pool.map(self.send, stream.requests):
+                    pass
+        finally:
+            self.stats.send_s = time.monotonic() - started
+            sending_done.set()
+            for thread in threads:
+                thread.join()
+            self.stack.gateway.sqs_fault = None
+        for nested in self._nested.values():
+            self.errors.extend(e for e in nested.errors if not isinstance(e, InjectedCrash))
+        self.stats.wall_s = time.monotonic() - started
+        if time.monotonic() >= deadline:
+            self.errors.append(TimeoutError(f"stream not drained within {self.time_limit_s:.0f} s"))
+        return self.stats

@@ -1,0 +1,522 @@
+"""A mixed stream of webhook requests with the answer and the ending each one must get.
+
+`generate(rng, size, sources)` plans every request up front from one `random.Random`,
+so one seed reproduces the stream. Each `Planned` request knows what the contract says
+must happen to it (`expected_status`, `expected_end`, `expected_reason`, and for
+verified events the `expected_event_id` derived independently of the processor).
+
+Signatures are computed when a delivery is first sent (timestamps must be fresh when
+API Gateway receives them); every later request of the same `Delivery` (an exact
+duplicate, a sender retry) reuses the very same headers and body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from urllib.parse import urlencode
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.harness.strategies import TRICKY
+from tools.signing import sign
+
+from .local_stack import SourceDef
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+TEXT = "text/plain"
+# API Gateway's own payload limit.
+API_GATEWAY_MAX_BYTES = 10 * 1024 * 1024
+# Present in the body of a delivery the fault injector fails on every attempt.
+POISON_TOKEN = "reliability-poison-3f9c1e"
+
+# Kind -> weight in the mix. Every kind appears at least once in a stream of
+# `len(KIND_WEIGHTS)` requests or more.
+KIND_WEIGHTS: dict[str, float] = {
+    "valid": 48,
+    "duplicate": 9,  # an exact resend of an earlier delivery (new request, same headers and body)
+    "forged": 3,  # a real delivery's ids and body with a signature under the wrong secret
+    "bad_signature": 5,  # wrong secret, tampered body, missing or malformed signature
+    "stale": 3,  # a valid signature over a timestamp outside the tolerance (past or future)
+    "non_utf8": 1,  # bytes that are not UTF-8: API Gateway passes U+FFFD on
+    "malformed_json": 3,  # 400 at the edge (request validator)
+    "json_scalar": 1,  # 400 at the edge: the model wants an object or an array
+    "malformed_form": 2,  # form-urlencoded that does not parse: recorded invalid
+    "unsupported_type": 3,  # 415: no request template for that Content-Type
+    "oversize": 2,  # 413: larger than the queue's MaximumMessageSize
+    "huge": 0.05,  # 413: larger than API Gateway's 10 MB
+    "empty_body": 1,  # 400
+    "invalid_chars": 1,  # 400: characters SQS never accepts
+    "unknown_path": 1,  # no such resource
+    "poison": 1,  # a valid delivery whose processing fails on every attempt: DLQ
+}
+EDGE_FAULTS = ((500, 503), (503, 503), (400, 503), (403, 503), (302, 502))  # (SQS answer, client answer)
+SENDER_RETRY_CHANCE = 0.7  # a sender that got a 5xx delivers again
+DUPLICATE_WINDOW = 200  # duplicates resend one of the last N deliveries (fresh timestamps)
+
+
+def event_id_for(source: str, delivery_id: str | None, queued_body: bytes) -> str:
+    """docs/message-contract.md: `<source>#<delivery_id>`, else `<source>#sha256:<hex>`."""
+    if delivery_id:
+        return f"{source}#{delivery_id}"
+    return f"{source}#sha256:{hashlib.sha256(queued_body).hexdigest()}"
+
+
+def queued_bytes(body: bytes) -> bytes:
+    """What reaches SQS: API Gateway hands templates the payload decoded as UTF-8 (U+FFFD for bad bytes)."""
+    return body.decode("utf-8", errors="replace").encode("utf-8")
+
+
+@dataclass
+class Delivery:
+    """One delivery as its sender makes it: body, content type, ids and how it is signed."""
+
+    source: SourceDef
+    body: bytes
+    content_type: str | None
+    delivery_id: str | None = None  # the sender's id, header or body
+    event_type: str | None = None
+    # valid | wrong_secret | tampered | missing | malformed | stale | future | missing_timestamp
+    # | missing_delivery_id
+    signing: str = "valid"
+    secret_index: int = 0  # which secret of a rotation pair signs
+    huge_size: int = 0  # > 0: the body is this many bytes, built when sent
+    _headers: dict[str, str] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def payload(self) -> bytes:
+        if self.huge_size:
+            return b'{"pad":"' + b"x" * (self.huge_size - 10) + b'"}'
+        return self.body
+
+    def headers(self) -> dict[str, str]:
+        """The request headers, signed at first use and identical for every resend."""
+        with self._lock:
+            if self._headers is None:
+                self._headers = self._build_headers(int(time.time()))
+            return dict(self._headers)
+
+    def _secret(self) -> str | None:
+        secret = self.source.secret
+        if secret and secret.startswith("["):
+            return json.loads(secret)[self.secret_index]
+        return secret
+
+    def _build_headers(self, now: int) -> dict[str, str]:
+        source = self.source
+        headers: dict[str, str] = {}
+        if self.content_type is not None:
+            headers["Content-Type"] = self.content_type
+        if source.scheme == "none":
+            if self.delivery_id:
+                headers[source.delivery_id_header or "X-Delivery-Id"] = self.delivery_id
+            if self.event_type:
+                headers[source.event_type_header or "X-Event-Type"] = self.event_type
+            return headers
+        tolerance = source.timestamp_tolerance_seconds
+        timestamp = now
+        if self.signing == "stale":
+            timestamp = now - tolerance - 120
+        elif self.signing == "future":
+            timestamp = now + tolerance + 120
+        secret = self._secret()
+        if self.signing == "wrong_secret":
+            secret = "whsec_" + base64.b64encode(b"not the sender's secret").decode()
+        body = self.payload()
+        signed = sign(
+            source.scheme,
+            secret,
+            body,
+            timestamp=timestamp,
+            msg_id=self.delivery_id,
+            event_type=self.event_type,
+            hmac_header=source.signature_header,
+            hmac_encoding=source.signature_encoding,
+            hmac_prefix=source.signature_prefix,
+        )
+        signature_header = _signature_header(source)
+        if self.signing == "tampered":
+            self.body = body = body.replace(b"}", b' , "tampered": true}', 1) if b"}" in body else body + b"!"
+        elif self.signing == "missing":
+            signed.pop(signature_header)
+            signed.pop("X-Hub-Signature", None)
+        elif self.signing == "malformed":
+            signed[signature_header] = _MALFORMED[source.scheme]
+        elif self.signing == "missing_timestamp":
+            signed.pop("X-Slack-Request-Timestamp", None)
+            signed.pop("webhook-timestamp", None)
+        elif self.signing == "missing_delivery_id":
+            signed.pop("webhook-id", None)
+        if source.scheme == "hmac_sha256":
+            if self.delivery_id and source.delivery_id_header:
+                signed[source.delivery_id_header] = self.delivery_id
+            if self.event_type and source.event_type_header:
+                signed[source.event_type_header] = self.event_type
+        headers.update(signed)
+        return headers
+
+
+_MALFORMED = {
+    "stripe": "t=1700000000,v1=not-hex",
+    "github": "sha1=0123456789abcdef",
+    "shopify": "not base64 at all!",
+    "slack": "v1=00",
+    "standard_webhooks": "v2,AAAA",
+    "hmac_sha256": "zz-not-a-mac",
+}
+
+
+def _signature_header(source: SourceDef) -> str:
+    return {
+        "stripe": "Stripe-Signature",
+        "github": "X-Hub-Signature-256",
+        "shopify": "X-Shopify-Hmac-Sha256",
+        "slack": "X-Slack-Signature",
+        "standard_webhooks": "webhook-signature",
+    }.get(source.scheme) or source.signature_header or ""
+
+
+def expected_rejection(source: SourceDef, signing: str) -> str | None:
+    """The processor's reason for a delivery signed this way (signatures.py's order of checks)."""
+    if source.scheme == "none" or signing == "valid":
+        return None
+    return {
+        "wrong_secret": "signature_mismatch",
+        "tampered": "signature_mismatch",
+        "missing": "missing_signature",
+        "malformed": "malformed_signature",
+        "stale": "stale_timestamp",
+        "future": "future_timestamp",
+        "missing_timestamp": "missing_timestamp",
+        "missing_delivery_id": "missing_delivery_id",
+    }[signing]
+
+
+@dataclass
+class Planned:
+    """One HTTP request of the stream, what it must get, and (after sending) what it got."""
+
+    index: int
+    kind: str
+    path: str
+    delivery: Delivery
+    expected_status: frozenset[int]
+    expected_end: str  # processed | rejected | invalid | dlq | none (nothing queued, nothing stored)
+    expected_reason: str | None = None
+    expected_event_id: str | None = None  # verified events: the row every copy must end in
+    edge_fault: int | None = None  # SQS status the edge fault hook answers instead of SQS
+    method: str = "POST"
+    # What happened:
+    status: int | None = None
+    request_id: str | None = None
+    response_body: str = ""
+    edge_fault_fired: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def source(self) -> str:
+        return self.delivery.source.name
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+def _text(rng: random.Random, max_pieces: int = 4) -> str:
+    pieces = [rng.choice(TRICKY) for _ in range(rng.randint(0, max_pieces))]
+    pieces.insert(rng.randint(0, len(pieces)), uuid.UUID(int=rng.getrandbits(128)).hex[:8])
+    return "".join(pieces)
+
+
+def _padding(rng: random.Random) -> str:
+    """Mostly small bodies; some of a few KB (still well under the queue's limit)."""
+    roll = rng.random()
+    if roll < 0.85:
+        return ""
+    return "é" * rng.randint(100, 2000) if roll < 0.95 else "a" * rng.randint(2000, 6000)
+
+
+def _json(document: Any, rng: random.Random) -> bytes:
+    # Senders format JSON in different ways; the signature covers the exact bytes.
+    if rng.random() < 0.5:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(document, ensure_ascii=rng.random() < 0.3, indent=rng.choice([None, 2]))
+    return text.encode("utf-8")
+
+
+def _new_id(rng: random.Random, prefix: str = "") -> str:
+    return prefix + str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
+    """A delivery the processor must record as processed."""
+    scheme = source.scheme
+    nonce = _new_id(rng)
+    data = {"nonce": nonce, "note": _text(rng), "pad": _padding(rng), "amount": rng.randint(0, 10**6)}
+    content_type: str | None = JSON
+    delivery_id: str | None = None
+    event_type: str | None = rng.choice(["push", "orders/create", "invoice.paid", "ping", "custom.event"])
+    body: bytes
+    if scheme == "stripe":
+        document: dict[str, Any] = {"object": "event", "type": "invoice.paid", "data": {"object": data}}
+        if rng.random() < 0.9:
+            delivery_id = _new_id(rng, "evt_")
+            document = {"id": delivery_id, **document}
+        body, event_type = _json(document, rng), None
+    elif scheme == "slack":
+        if FORM in source.content_types and rng.random() < 0.4:
+            content_type = FORM
+            body = urlencode(
+                {"command": "/deploy", "text": _text(rng), "trigger_id": nonce, "user_id": "U123"}
+            ).encode()
+        else:
+            delivery_id = _new_id(rng, "Ev")
+            body = _json({"type": "event_callback", "event_id": delivery_id, "event": {"type": "message", **data}}, rng)
+        event_type = None
+    elif scheme == "standard_webhooks":
+        delivery_id = _new_id(rng, "msg_")
+        body, event_type = _json({"type": "user.created", "data": data}, rng), None
+    elif scheme in ("github", "shopify"):
+        delivery_id = _new_id(rng)
+        body = _json({"action": "opened", "payload": data}, rng)
+    elif scheme == "hmac_sha256":
+        if source.delivery_id_header:
+            delivery_id = _new_id(rng)
+        body = _json([data] if rng.random() < 0.2 else {"event": data}, rng)
+        if not source.event_type_header:
+            event_type = None
+    else:  # none
+        content_type = rng.choice([ct for ct in source.content_types])
+        if rng.random() < 0.7:
+            delivery_id = _new_id(rng, "d-")
+        if content_type == FORM:
+            body = urlencode({"nonce": nonce, "note": _text(rng)}).encode()
+        elif content_type == TEXT:
+            body = f"plain text {nonce} {_text(rng)}".encode()
+        else:
+            body = _json({"event": data}, rng)
+    if content_type == JSON and rng.random() < 0.1:
+        content_type = "application/json; charset=utf-8"
+    elif content_type == JSON and rng.random() < 0.05:
+        content_type = None  # no Content-Type: API Gateway assumes application/json
+    return Delivery(
+        source=source,
+        body=body,
+        content_type=content_type,
+        delivery_id=delivery_id,
+        event_type=event_type,
+        secret_index=rng.randint(0, 1) if source.secret and source.secret.startswith("[") else 0,
+    )
+
+
+def _expected_event_id(delivery: Delivery) -> str:
+    return event_id_for(delivery.source.name, delivery.delivery_id, queued_bytes(delivery.payload()))
+
+
+# --------------------------------------------------------------------------- the stream
+
+
+@dataclass
+class Stream:
+    seed: int
+    requests: list[Planned]
+    max_message_size: int
+
+    def kinds(self) -> Counter[str]:
+        return Counter(r.kind for r in self.requests)
+
+
+def generate(
+    rng: random.Random,
+    size: int,
+    sources: dict[str, SourceDef],
+    *,
+    seed: int,
+    edge_fault_rate: float = 0.05,
+    max_message_size: int = 16384,
+) -> Stream:
+    """`size` requests (sender retries after an edge 5xx included)."""
+    names = sorted(sources)
+    signed = [n for n in names if sources[n].scheme != "none"]
+    timestamped = [n for n in names if sources[n].scheme in ("stripe", "slack", "standard_webhooks")]
+    form_sources = [n for n in names if FORM in sources[n].content_types]
+    kinds = list(KIND_WEIGHTS)
+    plan = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds], k=size)
+    # Every kind at least once, wherever the stream is long enough.
+    if size >= len(kinds):
+        missing = [k for k in kinds if k not in plan]
+        slots = rng.sample(range(size), len(missing))
+        taken = Counter(plan[s] for s in slots)
+        for slot, kind in zip(slots, missing, strict=True):
+            if Counter(plan)[plan[slot]] - taken[plan[slot]] >= 1:
+                plan[slot] = kind
+    # At most one huge body per 1000 requests: each is 10 MB of memory while sent.
+    huge_budget = max(1, size // 1000)
+
+    requests: list[Planned] = []
+    recent: list[Planned] = []  # deliveries a duplicate may resend
+
+    def add(request: Planned) -> None:
+        request.index = len(requests)
+        requests.append(request)
+        if request.edge_fault is None and request.expected_end in ("processed", "rejected", "invalid"):
+            recent.append(request)
+            del recent[:-DUPLICATE_WINDOW]
+
+    def accepted_end(delivery: Delivery, kind: str) -> Planned:
+        reason = expected_rejection(delivery.source, delivery.signing)
+        if reason:
+            return Planned(0, kind, f"/webhooks/{delivery.source.name}", delivery, frozenset({200}), "rejected", reason)
+        return Planned(
+            0,
+            kind,
+            f"/webhooks/{delivery.source.name}",
+            delivery,
+            frozenset({200}),
+            "processed",
+            expected_event_id=_expected_event_id(delivery),
+        )
+
+    for kind in plan:
+        if len(requests) >= size:
+            break
+        source = sources[rng.choice(names)]
+        request: Planned
+        if kind == "huge" and huge_budget <= 0:
+            kind = "valid"
+        if kind == "valid" or (kind == "duplicate" and not recent):
+            request = accepted_end(valid_delivery(rng, source), "valid")
+        elif kind == "duplicate":
+            original = rng.choice(recent)
+            request = Planned(
+                0,
+                "duplicate",
+                original.path,
+                original.delivery,
+                original.expected_status,
+                original.expected_end,
+                original.expected_reason,
+                original.expected_event_id,
+            )
+        elif kind == "forged":
+            source = sources[rng.choice(signed)]
+            real = valid_delivery(rng, source)
+            # The real one first, then the forgery with the same ids and body.
+            add(accepted_end(real, "valid"))
+            forged = Delivery(source, real.body, real.content_type, real.delivery_id, real.event_type, "wrong_secret")
+            request = accepted_end(forged, "forged")
+        elif kind == "bad_signature":
+            source = sources[rng.choice(signed)]
+            delivery = valid_delivery(rng, source)
+            options = ["wrong_secret", "tampered", "missing", "malformed"]
+            if source.scheme == "slack":
+                options.append("missing_timestamp")
+            if source.scheme == "standard_webhooks":
+                options += ["missing_timestamp", "missing_delivery_id"]
+            delivery.signing = rng.choice(options)
+            request = accepted_end(delivery, "bad_signature")
+        elif kind == "stale":
+            source = sources[rng.choice(timestamped)]
+            delivery = valid_delivery(rng, source)
+            delivery.signing = rng.choice(["stale", "stale", "future"])
+            request = accepted_end(delivery, "stale")
+        elif kind == "non_utf8":
+            delivery = valid_delivery(rng, source)
+            raw = b'{"bytes":"\xff\xfe\xc3(", "nonce":"' + _new_id(rng).encode() + b'"}'
+            delivery.body, delivery.content_type = raw, JSON
+            # Signed over the sender's bytes, but U+FFFD reaches the processor: a mismatch.
+            if source.scheme != "none":
+                request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({200}), "rejected", "signature_mismatch")
+            else:
+                request = accepted_end(delivery, kind)
+        elif kind == "malformed_json":
+            body = rng.choice([b'{"a": ', b"{'a': 1}", b"NaN", b"[1, 2", b'{"a": 1}}', b"not json", b'{"a": "\x01"}'])
+            delivery = valid_delivery(rng, source)
+            delivery.body, delivery.content_type = body, JSON
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+        elif kind == "json_scalar":
+            delivery = valid_delivery(rng, source)
+            delivery.body, delivery.content_type = rng.choice([b'"text"', b"42", b"true", b"null"]), JSON
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+        elif kind == "malformed_form":
+            source = sources[rng.choice(form_sources)]
+            delivery = valid_delivery(rng, source)
+            nonce = _new_id(rng).encode()
+            delivery.body = rng.choice([b"a=1&&b=" + nonce, b"no-equals-sign-" + nonce, b"x=%FF&n=" + nonce])
+            delivery.content_type = FORM
+            reason = expected_rejection(source, delivery.signing) or "invalid_form_body"
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({200}), "invalid", reason)
+        elif kind == "unsupported_type":
+            delivery = valid_delivery(rng, source)
+            unsupported = ["text/xml", "application/xml", "multipart/form-data; boundary=x", "text/html"]
+            unsupported += [ct for ct in (FORM, TEXT) if ct not in source.content_types]
+            delivery.content_type = rng.choice(unsupported)
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({415}), "none")
+        elif kind == "oversize":
+            delivery = valid_delivery(rng, source)
+            delivery.body = _json({"pad": "x" * (max_message_size + rng.randint(1, 4000))}, rng)
+            delivery.content_type = JSON
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({413}), "none")
+        elif kind == "huge":
+            huge_budget -= 1
+            delivery = valid_delivery(rng, source)
+            delivery.content_type, delivery.huge_size = JSON, API_GATEWAY_MAX_BYTES + rng.randint(1, 1000)
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({413}), "none")
+        elif kind == "empty_body":
+            delivery = valid_delivery(rng, source)
+            delivery.body = b""
+            if delivery.content_type is None:
+                delivery.content_type = JSON
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+        elif kind == "invalid_chars":
+            source = sources[rng.choice(form_sources)]
+            delivery = valid_delivery(rng, source)
+            ct = rng.choice([ct for ct in source.content_types if ct != JSON])
+            delivery.body, delivery.content_type = b"a=b\x00c&n=" + _new_id(rng).encode(), ct
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+        elif kind == "unknown_path":
+            delivery = valid_delivery(rng, source)
+            if rng.random() < 0.7:
+                path, method = f"/webhooks/unknown-{rng.randint(0, 99)}", "POST"
+            else:
+                path, method = f"/webhooks/{source.name}", "GET"
+            # 403 from the local gateway; the deployed API maps it to 404 (gateway response).
+            request = Planned(0, kind, path, delivery, frozenset({403, 404}), "none", method=method)
+        else:  # poison
+            delivery = valid_delivery(rng, sources["github"] if "github" in sources else source)
+            delivery.body = delivery.body.replace(b'"nonce"', f'"poison":"{POISON_TOKEN}","nonce"'.encode(), 1)
+            request = Planned(0, "poison", f"/webhooks/{delivery.source.name}", delivery, frozenset({200}), "dlq")
+
+        # Edge fault: SQS fails the SendMessage; the sender gets a 5xx and may deliver again.
+        if (
+            request.expected_status == frozenset({200})
+            and request.kind != "poison"
+            and rng.random() < edge_fault_rate
+        ):
+            sqs_status, answer = rng.choice(EDGE_FAULTS)
+            faulted = Planned(
+                0,
+                request.kind,
+                request.path,
+                request.delivery,
+                frozenset({answer}),
+                "none",
+                edge_fault=sqs_status,
+            )
+            add(faulted)
+            if rng.random() < SENDER_RETRY_CHANCE and len(requests) < size:
+                request.kind = "sender_retry" if request.kind == "valid" else request.kind
+                add(request)
+            continue
+        add(request)
+    return Stream(seed=seed, requests=requests[:size], max_message_size=max_message_size)
