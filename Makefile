@@ -18,6 +18,7 @@ lint: tools ## terraform fmt -check, terraform validate, ruff
 	@$(ENV) terraform fmt -check -recursive -diff .
 	@$(ENV) bash toolchain/validate.sh
 	@$(ENV) ruff check . && $(ENV) ruff format --check .
+	@$(ENV) python -m tools.gen_docs --check
 
 checkov: tools ## checkov over the module (skips are justified inline)
 	@$(ENV) checkov --quiet --compact --skip-download --framework terraform -d . --skip-path tests --skip-path tools/package

@@ -1,25 +1,32 @@
-################################################################################
-# API Gateway -> SQS
-################################################################################
+locals {
+  role_principals = local.create ? {
+    apigateway = "apigateway.amazonaws.com"
+    processor  = "lambda.amazonaws.com"
+  } : {}
+}
 
-data "aws_iam_policy_document" "apigateway_assume" {
-  count = local.create ? 1 : 0
+data "aws_iam_policy_document" "assume" {
+  for_each = local.role_principals
 
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["apigateway.amazonaws.com"]
+      identifiers = [each.value]
     }
   }
 }
+
+################################################################################
+# API Gateway -> SQS
+################################################################################
 
 resource "aws_iam_role" "apigateway" {
   count = local.create ? 1 : 0
 
   name               = "${var.name}-apigw-sqs"
   description        = "Lets the ${var.name} webhook API send messages to its queue."
-  assume_role_policy = data.aws_iam_policy_document.apigateway_assume[0].json
+  assume_role_policy = data.aws_iam_policy_document.assume["apigateway"].json
 
   tags = var.tags
 }
@@ -55,24 +62,12 @@ resource "aws_iam_role_policy" "apigateway" {
 # Processor
 ################################################################################
 
-data "aws_iam_policy_document" "processor_assume" {
-  count = local.create ? 1 : 0
-
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
 resource "aws_iam_role" "processor" {
   count = local.create ? 1 : 0
 
   name               = "${var.name}-processor"
   description        = "Execution role of the ${var.name} webhook processor."
-  assume_role_policy = data.aws_iam_policy_document.processor_assume[0].json
+  assume_role_policy = data.aws_iam_policy_document.assume["processor"].json
 
   tags = var.tags
 }

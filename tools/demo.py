@@ -46,26 +46,50 @@ def deliveries() -> list[tuple[scenarios.Delivery, str]]:
     for d in valid:
         if d.source == "internal":
             continue
-        bad = scenarios.signed(d.source, {"type": "forged.event", "id": f"evt_forged_{uuid.uuid4().hex[:6]}"},
-                               secret=WRONG_SECRETS[d.source])
+        bad = scenarios.signed(
+            d.source,
+            {"type": "forged.event", "id": f"evt_forged_{uuid.uuid4().hex[:6]}"},
+            secret=WRONG_SECRETS[d.source],
+        )
         plan.append((bad, "signed with the wrong secret"))
-    tampered = scenarios.signed("github", {"action": "deleted", "amount": 1}, event_type="repository",
-                                tamper=True)
+    tampered = scenarios.signed(
+        "github", {"action": "deleted", "amount": 1}, event_type="repository", tamper=True
+    )
     plan.append((tampered, "body changed by one byte after signing"))
     github = next(d for d in valid if d.source == "github")
     plan.append((github, "the same GitHub delivery again (a sender retry)"))
-    plan.append((scenarios.Delivery("internal", b'{"invalid": json}', {"Content-Type": "application/json"},
-                                    "malformed"), "malformed JSON"))
-    plan.append((scenarios.Delivery("internal", b"<xml/>", {"Content-Type": "application/xml"}, "xml"),
-                 "unsupported content type"))
-    plan.append((scenarios.Delivery("internal", b'{"pad":"' + b"x" * 300_000 + b'"}',
-                                    {"Content-Type": "application/json"}, "big"), "body over the queue's size limit"))
+    plan.append(
+        (
+            scenarios.Delivery(
+                "internal", b'{"invalid": json}', {"Content-Type": "application/json"}, "malformed"
+            ),
+            "malformed JSON",
+        )
+    )
+    plan.append(
+        (
+            scenarios.Delivery("internal", b"<xml/>", {"Content-Type": "application/xml"}, "xml"),
+            "unsupported content type",
+        )
+    )
+    plan.append(
+        (
+            scenarios.Delivery(
+                "internal", b'{"pad":"' + b"x" * 300_000 + b'"}', {"Content-Type": "application/json"}, "big"
+            ),
+            "body over the queue's size limit",
+        )
+    )
     return plan
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keep", action="store_true", help="keep the stack and the local account until Ctrl-C")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the stack and the local account until Ctrl-C"
+    )
     parser.add_argument("--engine", choices=toolchain.ENGINE_NAMES, default="terraform")
     args = parser.parse_args(argv)
 
@@ -92,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         for source, secret in scenarios.SECRETS.items():
             sm.put_secret_value(SecretId=out["secret_arns"][source], SecretString=secret)
         env = account.client("lambda").get_function_configuration(
-            FunctionName=out["processor_function_name"])["Environment"]["Variables"]
+            FunctionName=out["processor_function_name"]
+        )["Environment"]["Variables"]
 
         with processor_environment(account, env) as handler:
             driver = LocalDriver(account, out, handler)
@@ -101,26 +126,39 @@ def main(argv: list[str] | None = None) -> int:
             for delivery, what in deliveries():
                 answer = driver.post(delivery.source, delivery.body, delivery.headers)
                 body = json.loads(answer.body)
-                sent.append([delivery.source, what, str(answer.status), body.get("error", body.get("status", ""))])
+                sent.append(
+                    [delivery.source, what, str(answer.status), body.get("error", body.get("status", ""))]
+                )
             print(table(sent, ["source", "sent", "answer", "detail"]))
 
             step("running the processor over the queue (the Lambda SQS trigger, locally)")
             stats = driver.poller.drain(max_rounds=200)
-            print(f"{stats.invocations} invocations, {stats.received} records, {stats.deleted} done, "
-                  f"{stats.retried} retried")
+            print(
+                f"{stats.invocations} invocations, {stats.received} records, {stats.deleted} done, "
+                f"{stats.retried} retried"
+            )
 
         step("history table")
         ddb = account.client("dynamodb")
         items = ddb.scan(TableName=out["history_table_name"])["Items"]
         rows = sorted(
-            [[i["source"]["S"], i["status"]["S"], i.get("reason", {}).get("S", ""),
-              i.get("event_type", {}).get("S", ""), i.get("duplicate_count", {}).get("N", "0"),
-              i["event_id"]["S"][:44]] for i in items],
+            [
+                [
+                    i["source"]["S"],
+                    i["status"]["S"],
+                    i.get("reason", {}).get("S", ""),
+                    i.get("event_type", {}).get("S", ""),
+                    i.get("duplicate_count", {}).get("N", "0"),
+                    i["event_id"]["S"][:44],
+                ]
+                for i in items
+            ],
             key=lambda r: (r[0], r[1]),
         )
         print(table(rows, ["source", "status", "reason", "event type", "dups", "event id"]))
         dlq = account.client("sqs").get_queue_attributes(
-            QueueUrl=out["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"])
+            QueueUrl=out["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
+        )
         print(f"\nDLQ messages: {dlq['Attributes']['ApproximateNumberOfMessages']}")
 
         if args.keep:

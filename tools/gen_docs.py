@@ -38,9 +38,9 @@ def _attr(body: str, name: str) -> str | None:
     if not match:
         return None
     value = match.group(1).strip()
-    if value.startswith(("{", "[", "object(", "map(", "list(")) and value.count("(") + value.count("{") + value.count(
-        "["
-    ) > value.count(")") + value.count("}") + value.count("]"):
+    if value.startswith(("{", "[", "object(", "map(", "list(")) and value.count("(") + value.count(
+        "{"
+    ) + value.count("[") > value.count(")") + value.count("}") + value.count("]"):
         start = body.index(match.group(0)) + len(match.group(0)) - len(match.group(1))
         depth, i, opened = 0, start, False
         while True:

@@ -22,7 +22,9 @@ class Deployed:
 @pytest.fixture(scope="module")
 def deployed(engine, aws_account, tmp_path_factory) -> Iterator[Deployed]:
     tf_vars = {"name": f"wh{uuid.uuid4().hex[:8]}", "region": aws_account.region}
-    stack = Stack(engine, aws_account, "examples/complete", tmp_path_factory.mktemp(f"complete-{engine.name}"))
+    stack = Stack(
+        engine, aws_account, "examples/complete", tmp_path_factory.mktemp(f"complete-{engine.name}")
+    )
     stack.init()
     try:
         stack.apply(tf_vars=tf_vars)

@@ -45,15 +45,30 @@ class Delivery:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-def signed(source: str, payload: dict, *, event_type: str | None = None, msg_id: str | None = None,
-           label: str = "valid", tamper: bool = False, secret: str | None = None) -> Delivery:
+def signed(
+    source: str,
+    payload: dict,
+    *,
+    event_type: str | None = None,
+    msg_id: str | None = None,
+    label: str = "valid",
+    tamper: bool = False,
+    secret: str | None = None,
+) -> Delivery:
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     scheme = SCHEMES[source]
     headers = {"Content-Type": "application/json"}
     if scheme != "none":
         extra = PARTNER_HMAC if source == "partner" else {}
-        headers |= sign(scheme, secret or SECRETS[source], body, timestamp=int(time.time()),
-                        msg_id=msg_id, event_type=event_type, **extra)
+        headers |= sign(
+            scheme,
+            secret or SECRETS[source],
+            body,
+            timestamp=int(time.time()),
+            msg_id=msg_id,
+            event_type=event_type,
+            **extra,
+        )
         if source == "partner":
             headers["X-Partner-Delivery"] = msg_id or str(uuid.uuid4())
             if event_type:
@@ -63,24 +78,48 @@ def signed(source: str, payload: dict, *, event_type: str | None = None, msg_id:
     if tamper:
         # One byte changed after signing: what a forger or a re-serialising proxy does.
         body = body.replace(b'"amount":', b'"amount": ', 1) if b'"amount":' in body else body + b" "
-    return Delivery(source, body, headers, label, event_type=event_type,
-                    expect_outcome="rejected" if tamper else "processed")
+    return Delivery(
+        source,
+        body,
+        headers,
+        label,
+        event_type=event_type,
+        expect_outcome="rejected" if tamper else "processed",
+    )
 
 
 def one_per_source() -> list[Delivery]:
     """A verified event for every source kind of examples/complete."""
     u = uuid.uuid4().hex[:10]
     return [
-        signed("stripe", {"id": f"evt_{u}", "type": "payment_intent.succeeded", "data": {"amount": 4200}},
-               event_type="payment_intent.succeeded"),
-        signed("github", {"action": "opened", "number": 7, "amount": 1}, event_type="pull_request",
-               msg_id=f"gh-{u}"),
-        signed("shopify", {"id": 820982911946154508, "total_price": "12.50 €", "amount": 1},
-               event_type="orders/create", msg_id=f"shop-{u}"),
+        signed(
+            "stripe",
+            {"id": f"evt_{u}", "type": "payment_intent.succeeded", "data": {"amount": 4200}},
+            event_type="payment_intent.succeeded",
+        ),
+        signed(
+            "github",
+            {"action": "opened", "number": 7, "amount": 1},
+            event_type="pull_request",
+            msg_id=f"gh-{u}",
+        ),
+        signed(
+            "shopify",
+            {"id": 820982911946154508, "total_price": "12.50 €", "amount": 1},
+            event_type="orders/create",
+            msg_id=f"shop-{u}",
+        ),
         signed("slack", {"type": "event_callback", "event_id": f"Ev{u}", "event": {"type": "app_mention"}}),
-        signed("billing", {"type": "invoice.paid", "data": {"amount": 990, "note": "a&b+c=d%e"}},
-               msg_id=f"msg_{u}"),
-        signed("partner", {"type": "shipment.created", "amount": 3}, event_type="shipment.created",
-               msg_id=f"p-{u}"),
+        signed(
+            "billing",
+            {"type": "invoice.paid", "data": {"amount": 990, "note": "a&b+c=d%e"}},
+            msg_id=f"msg_{u}",
+        ),
+        signed(
+            "partner",
+            {"type": "shipment.created", "amount": 3},
+            event_type="shipment.created",
+            msg_id=f"p-{u}",
+        ),
         signed("internal", {"type": "audit.tick", "at": u}),
     ]

@@ -39,15 +39,19 @@ def _as_list(value) -> list[str]:
 def test_queues_read_back(deployed, aws_account):
     sqs, out = aws_account.client("sqs"), deployed.outputs
     main = sqs.get_queue_attributes(QueueUrl=out["queue_url"], AttributeNames=["All"])["Attributes"]
-    dlq = sqs.get_queue_attributes(QueueUrl=out["dead_letter_queue_url"], AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_attributes(QueueUrl=out["dead_letter_queue_url"], AttributeNames=["All"])[
+        "Attributes"
+    ]
     assert json.loads(main["RedrivePolicy"]) == {
-        "deadLetterTargetArn": out["dead_letter_queue_arn"], "maxReceiveCount": 3,
+        "deadLetterTargetArn": out["dead_letter_queue_arn"],
+        "maxReceiveCount": 3,
     }
     assert main["VisibilityTimeout"] == "180"  # 6 x the 30 s processor timeout
     assert main["SqsManagedSseEnabled"] == "true" and dlq["SqsManagedSseEnabled"] == "true"
     assert dlq["MessageRetentionPeriod"] == "1209600"
     assert json.loads(dlq["RedriveAllowPolicy"]) == {
-        "redrivePermission": "byQueue", "sourceQueueArns": [out["queue_arn"]],
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [out["queue_arn"]],
     }
 
 
@@ -62,10 +66,11 @@ def test_processor_and_mapping_read_back(deployed, aws_account):
     sources = json.loads(env["WEBHOOK_SOURCES"])
     assert sources["internal"]["scheme"] == "none" and sources["internal"]["secret_arn"] is None
     assert sources["stripe"]["secret_arn"] == out["secret_arns"]["stripe"]
-    mappings = lam.list_event_source_mappings(FunctionName=out["processor_function_name"])["EventSourceMappings"]
+    # Listed by queue: moto filters FunctionName by ARN only.
+    mappings = lam.list_event_source_mappings(EventSourceArn=out["queue_arn"])["EventSourceMappings"]
     assert len(mappings) == 1
     mapping = mappings[0]
-    assert mapping["EventSourceArn"] == out["queue_arn"]
+    assert mapping["FunctionArn"] == fn["FunctionArn"]
     assert mapping["BatchSize"] == 10
     assert mapping["MaximumBatchingWindowInSeconds"] == 5
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -89,7 +94,9 @@ def test_history_table_read_back(deployed, aws_account):
 def test_iam_policies_are_least_privilege(deployed, aws_account):
     iam, out = aws_account.client("iam"), deployed.outputs
     own_arns = {out["queue_arn"], *out["secret_arns"].values()}
-    table_arn = aws_account.client("dynamodb").describe_table(TableName=out["history_table_name"])["Table"]["TableArn"]
+    table_arn = aws_account.client("dynamodb").describe_table(TableName=out["history_table_name"])["Table"][
+        "TableArn"
+    ]
     own_arns.add(table_arn)
     for role_arn in (out["processor_role_arn"], out["api_gateway_role_arn"]):
         documents = _role_policies(iam, role_arn)
@@ -98,23 +105,33 @@ def test_iam_policies_are_least_privilege(deployed, aws_account):
             actions = _as_list(statement["Action"])
             assert all("*" not in a for a in actions), f"wildcard action in {statement}"
             for resource in _as_list(statement["Resource"]):
-                assert resource in own_arns or resource.startswith("arn:aws:logs:"), f"{resource} is not the module's"
+                assert resource in own_arns or resource.startswith("arn:aws:logs:"), (
+                    f"{resource} is not the module's"
+                )
                 assert resource != "*"
     processor = [s for d in _role_policies(iam, out["processor_role_arn"]) for s in _statements(d)]
     secrets = next(s for s in processor if "secretsmanager:GetSecretValue" in _as_list(s["Action"]))
     assert sorted(_as_list(secrets["Resource"])) == sorted(out["secret_arns"].values())
     apigw = [s for d in _role_policies(iam, out["api_gateway_role_arn"]) for s in _statements(d)]
-    assert apigw == [{"Sid": "SendToQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": out["queue_arn"]}]
+    assert apigw == [
+        {"Sid": "SendToQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": out["queue_arn"]}
+    ]
 
 
 def test_integration_template_is_the_file(deployed, aws_account):
     apigw, out = aws_account.client("apigateway"), deployed.outputs
     resources = apigw.get_resources(restApiId=out["rest_api_id"], limit=500)["items"]
     github = next(r for r in resources if r["path"] == "/webhooks/github")
-    integration = apigw.get_integration(restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST")
+    integration = apigw.get_integration(
+        restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST"
+    )
     expected = render_terraform_template(
-        REPO / "templates" / "sqs_send_message.vtl", source="github", delivery_id_header="X-GitHub-Delivery",
-        signature_header="X-Hub-Signature-256", timestamp_header="", event_type_header="X-GitHub-Event",
+        REPO / "templates" / "sqs_send_message.vtl",
+        source="github",
+        delivery_id_header="X-GitHub-Delivery",
+        signature_header="X-Hub-Signature-256",
+        timestamp_header="",
+        event_type_header="X-GitHub-Event",
     )
     assert integration["requestTemplates"]["application/json"] == expected
     assert integration["passthroughBehavior"] == "NEVER"
@@ -130,11 +147,16 @@ def test_integration_template_is_the_file(deployed, aws_account):
 
 def test_alarms_watch_real_metrics(deployed, aws_account):
     cw, out = aws_account.client("cloudwatch"), deployed.outputs
-    alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNames=list(out["alarm_names"].values()))["MetricAlarms"]}
+    alarms = {
+        a["AlarmName"]: a
+        for a in cw.describe_alarms(AlarmNames=list(out["alarm_names"].values()))["MetricAlarms"]
+    }
     assert len(alarms) == 5
     dlq = alarms[out["alarm_names"]["dlq_messages"]]
     assert dlq["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": out["dead_letter_queue_arn"].rsplit(":", 1)[1]}]
+    assert dlq["Dimensions"] == [
+        {"Name": "QueueName", "Value": out["dead_letter_queue_arn"].rsplit(":", 1)[1]}
+    ]
     assert dlq["AlarmActions"] == [out["sns_topic_arn"]]
 
 
@@ -167,8 +189,10 @@ def _rows(aws_account, table: str) -> dict[str, dict]:
 
 def _row_for(rows: dict[str, dict], request_id: str) -> list[dict]:
     return [
-        r for r in rows.values()
-        if r["request_id"]["S"] == request_id or request_id in r.get("duplicate_request_ids", {}).get("SS", [])
+        r
+        for r in rows.values()
+        if r["request_id"]["S"] == request_id
+        or request_id in r.get("duplicate_request_ids", {}).get("SS", [])
     ]
 
 
@@ -180,7 +204,9 @@ def test_end_to_end_every_accepted_webhook_lands_once(deployed, aws_account, dri
     out = deployed.outputs
     valid = [d for d in scenarios.one_per_source() if d.source != "partner"]
     github = next(d for d in valid if d.source == "github")
-    tampered = scenarios.signed("stripe", {"id": "evt_forged", "type": "charge.refunded", "amount": 1}, tamper=True)
+    tampered = scenarios.signed(
+        "stripe", {"id": "evt_forged", "type": "charge.refunded", "amount": 1}, tamper=True
+    )
     answers = {}
     for delivery in [*valid, tampered]:
         answer = driver.post(delivery.source, delivery.body, delivery.headers)
@@ -215,12 +241,16 @@ def test_end_to_end_every_accepted_webhook_lands_once(deployed, aws_account, dri
     ],
     ids=["malformed-json", "unsupported-type", "oversize"],
 )
-def test_bad_input_is_answered_and_never_queued(deployed, aws_account, driver, content_type, body, status, error):
+def test_bad_input_is_answered_and_never_queued(
+    deployed, aws_account, driver, content_type, body, status, error
+):
     sqs = aws_account.client("sqs")
     answer = driver.post("internal", body, {"Content-Type": content_type})
     assert answer.status == status
     assert json.loads(answer.body)["error"] == error
-    attrs = sqs.get_queue_attributes(QueueUrl=deployed.outputs["queue_url"], AttributeNames=["ApproximateNumberOfMessages"])
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=deployed.outputs["queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
@@ -237,8 +267,13 @@ def test_poison_goes_to_dlq_and_replays_once(deployed, aws_account, driver):
     request_id = _request_id(answer)
     driver.settle()
     assert _row_for(_rows(aws_account, out["history_table_name"]), request_id) == []
-    dlq = sqs.receive_message(QueueUrl=out["dead_letter_queue_url"], MessageAttributeNames=["All"],
-                              AttributeNames=["All"], VisibilityTimeout=0, MaxNumberOfMessages=10)["Messages"]
+    dlq = sqs.receive_message(
+        QueueUrl=out["dead_letter_queue_url"],
+        MessageAttributeNames=["All"],
+        AttributeNames=["All"],
+        VisibilityTimeout=0,
+        MaxNumberOfMessages=10,
+    )["Messages"]
     assert [m["MessageAttributes"]["request_id"]["StringValue"] for m in dlq] == [request_id]
     assert int(dlq[0]["Attributes"]["ApproximateReceiveCount"]) >= 3
 
@@ -250,7 +285,9 @@ def test_poison_goes_to_dlq_and_replays_once(deployed, aws_account, driver):
     driver.settle()
     (row,) = _row_for(_rows(aws_account, out["history_table_name"]), request_id)
     assert row["status"]["S"] == "processed"
-    attrs = sqs.get_queue_attributes(QueueUrl=out["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"])
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=out["dead_letter_queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 

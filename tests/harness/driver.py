@@ -11,17 +11,21 @@ so the same assertions hold for both.
 from __future__ import annotations
 
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .account import Account
 from .gateway import LocalGateway
 from .poller import EventSourceMappingPoller
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 
 
 @dataclass
@@ -33,6 +37,8 @@ class Answer:
 @contextmanager
 def processor_environment(account: Account, function_env: Mapping[str, str]) -> Iterator[Any]:
     """The processor module configured as the deployed function is (its own env vars)."""
+    if str(LAMBDA_DIR) not in sys.path:  # pytest adds it (pyproject); the demo does not
+        sys.path.insert(0, str(LAMBDA_DIR))
     from webhook_processor import handler
 
     saved = dict(os.environ)
@@ -48,14 +54,22 @@ def processor_environment(account: Account, function_env: Mapping[str, str]) -> 
 
 
 class LocalDriver:
-    def __init__(self, account: Account, outputs: Mapping[str, Any], handler: Any, batch_size: int = 10) -> None:
+    def __init__(
+        self, account: Account, outputs: Mapping[str, Any], handler: Any, batch_size: int = 10
+    ) -> None:
         assert account.endpoint_url is not None
         self.gateway = LocalGateway(
-            account.client("apigateway"), account.endpoint_url, outputs["rest_api_id"], outputs["stage_name"],
+            account.client("apigateway"),
+            account.endpoint_url,
+            outputs["rest_api_id"],
+            outputs["stage_name"],
             region=account.region,
         )
         self.poller = EventSourceMappingPoller(
-            account.client("sqs"), outputs["queue_url"], handler.lambda_handler, batch_size=batch_size,
+            account.client("sqs"),
+            outputs["queue_url"],
+            handler.lambda_handler,
+            batch_size=batch_size,
             function_name=outputs["processor_function_name"],
         )
 

@@ -84,6 +84,8 @@ class GatewaySpec:
     resources: dict[str, dict[str, Method]]
     rest_api_id: str = "local"
     stage_variables: dict[str, str] = field(default_factory=dict)
+    # Customised gateway responses: response type -> (status code, application/json template).
+    gateway_responses: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @classmethod
     def from_apigw(cls, client: Any, rest_api_id: str, stage_name: str | None = None) -> GatewaySpec:
@@ -102,7 +104,15 @@ class GatewaySpec:
                         methods[http_method] = method
                 if methods:
                     resources[resource["path"]] = methods
-        return cls(resources, rest_api_id, variables)
+        gateway_responses = {
+            item["responseType"]: (
+                item.get("statusCode"),
+                item.get("responseTemplates", {}).get("application/json"),
+            )
+            for item in client.get_gateway_responses(restApiId=rest_api_id).get("items", [])
+            if not item.get("defaultResponse", False)
+        }
+        return cls(resources, rest_api_id, variables, gateway_responses)
 
 
 def _read_method(client: Any, api: str, resource_id: str, http_method: str) -> Method | None:
@@ -229,6 +239,25 @@ class LocalGateway:
             raise RuntimeError("a gateway built from a GatewaySpec has nothing to reload")
         self.spec = GatewaySpec.from_apigw(self._client, self.spec.rest_api_id, self.stage_name)
 
+    def _gateway_error(
+        self, response_type: str, status: int, message: str, error_type: str, request_id: str
+    ) -> GatewayResponse:
+        """API Gateway's own answer of `response_type`, customised when the API defines it
+        (aws_api_gateway_gateway_response), else falling back to DEFAULT_4XX/5XX, else built in."""
+        family = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+        custom = self.spec.gateway_responses.get(response_type) or self.spec.gateway_responses.get(family)
+        built_in = _gateway_error(status, message, error_type, request_id)
+        if custom is None:
+            return built_in
+        custom_status, template = custom
+        body = built_in.body
+        if template is not None:
+            context = vtl.make_context(
+                request_id=request_id, stage=self.stage_name, api_id=self.spec.rest_api_id
+            )
+            body = vtl.render(template, vtl.Input("", {}, {}, {}), context, self.spec.stage_variables)
+        return GatewayResponse(int(custom_status or status), body, built_in.headers, request_id)
+
     # ------------------------------------------------------------------ request
 
     def post(
@@ -263,12 +292,18 @@ class LocalGateway:
         route = self._route(split.path, http_method.upper())
         if route is None:
             # Unknown resource or method: API Gateway answers 403 MISSING_AUTHENTICATION_TOKEN.
-            return _gateway_error(
-                403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id
+            return self._gateway_error(
+                "MISSING_AUTHENTICATION_TOKEN",
+                403,
+                "Missing Authentication Token",
+                "MissingAuthenticationTokenException",
+                request_id,
             )
         resource_path, path_params, method = route
         if len(body) > MAX_PAYLOAD_BYTES:
-            return _gateway_error(413, "Request Too Long", "RequestTooLongException", request_id)
+            return self._gateway_error(
+                "REQUEST_TOO_LARGE", 413, "Request Too Long", "RequestTooLongException", request_id
+            )
 
         context = vtl.make_context(
             request_id=request_id,
@@ -303,14 +338,24 @@ class LocalGateway:
         ):
             integration_body = text  # passthrough: the payload goes to SQS unchanged
         else:
-            return _gateway_error(415, "Unsupported Media Type", "UnsupportedMediaTypeException", request_id)
+            return self._gateway_error(
+                "UNSUPPORTED_MEDIA_TYPE",
+                415,
+                "Unsupported Media Type",
+                "UnsupportedMediaTypeException",
+                request_id,
+            )
 
         integration_headers = self._integration_headers(method, vtl_input, content_type)
         try:
             status, sqs_body = self._call_sqs(method, integration_body, integration_headers)
         except requests.Timeout:
-            return _gateway_error(
-                504, "Endpoint request timed out", "InternalServerErrorException", request_id
+            return self._gateway_error(
+                "INTEGRATION_TIMEOUT",
+                504,
+                "Endpoint request timed out",
+                "InternalServerErrorException",
+                request_id,
             )
         response = self._map_response(method, status, sqs_body, context, request_id)
         response.integration_request = integration_body
@@ -344,14 +389,18 @@ class LocalGateway:
                     missing.append(name)
             if missing:
                 message = f"Missing required request parameters: [{', '.join(missing)}]"
-                return _gateway_error(400, message, "BadRequestException", request_id)
+                return self._gateway_error(
+                    "BAD_REQUEST_PARAMETERS", 400, message, "BadRequestException", request_id
+                )
         if method.validate_request_body:
             schema = method.request_models.get(content_type, method.request_models.get("$default"))
             if schema is not None:
                 try:
                     jsonschema.validate(json.loads(text, parse_constant=_reject_constant), schema)
                 except (ValueError, jsonschema.ValidationError):
-                    return _gateway_error(400, "Invalid request body", "BadRequestException", request_id)
+                    return self._gateway_error(
+                        "BAD_REQUEST_BODY", 400, "Invalid request body", "BadRequestException", request_id
+                    )
         return None
 
     @staticmethod
@@ -495,7 +544,9 @@ class LocalGateway:
         selected = selected or default
         if selected is None:
             # "No match for output mapping and no default output mapping specified"
-            error = _gateway_error(500, "Internal server error", "InternalServerErrorException", request_id)
+            error = self._gateway_error(
+                "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException", request_id
+            )
             error.integration_status, error.integration_body = status, sqs_body
             return error
 

@@ -35,22 +35,63 @@ def apply_moto_fixes() -> None:
       JSON response (`{\\"Version\\":...}`) and the provider unescapes it; moto
       returns it raw, so reading any API with a policy fails ("invalid character
       after top-level value"): escape it as AWS does.
-    - Stage method settings for one method arrive as the patch path
-      `/~1webhooks~1github/POST/...` (JSON-pointer escaped); AWS files them
-      under `webhooks/github/POST`, which is what the provider reads back. moto
-      keeps the escaped key, so the read finds nothing: unescape it.
+    - Stage method settings for one method arrive as patch paths such as
+      `/webhooks/github/POST/throttling/rateLimit` (or JSON-pointer escaped,
+      `/~1webhooks~1github/POST/...`); AWS files them under
+      `webhooks/github/POST`, which the provider reads back. moto splits the
+      path at its third slash, so a nested resource path is dropped and the
+      read finds nothing: split off the two-part setting name instead.
+    - Lambda: moto neither stores nor returns LoggingConfig, so a function with
+      JSON logs shows `logging_config` as a change on every plan: keep it and
+      return it (AWS's default when unset: Text logs to /aws/lambda/<name>).
     Remove each when moto does it itself.
     """
     from moto.apigateway.models import RestAPI, Stage
+    from moto.awslambda.models import LambdaFunction
 
-    original_patch_method_setting = Stage._patch_method_setting
+    original_lambda_init = LambdaFunction.__init__
+    original_lambda_config = LambdaFunction.get_configuration
+    original_lambda_update = LambdaFunction.update_configuration
 
-    def patch_method_setting(self: Stage, resource_path_and_method: str, key: str, value: str) -> None:
-        path = resource_path_and_method.replace("~1", "/").lstrip("/")
-        original_patch_method_setting(self, path or resource_path_and_method, key, value)
+    def lambda_init(
+        self: LambdaFunction, account_id: str, spec: dict, *args: object, **kwargs: object
+    ) -> None:
+        original_lambda_init(self, account_id, spec, *args, **kwargs)
+        self.logging_config = spec.get("LoggingConfig")
 
-    Stage._patch_method_setting = patch_method_setting  # type: ignore[method-assign]
+    def lambda_config(self: LambdaFunction, *args: object, **kwargs: object) -> dict:
+        config = original_lambda_config(self, *args, **kwargs)
+        default = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{self.function_name}"}
+        config["LoggingConfig"] = {**default, **(getattr(self, "logging_config", None) or {})}
+        return config
+
+    def lambda_update(self: LambdaFunction, config_updates: dict) -> dict:
+        if "LoggingConfig" in config_updates:
+            self.logging_config = config_updates["LoggingConfig"]
+        if "TracingConfig" in config_updates:
+            self.tracing_config = config_updates["TracingConfig"]
+        return original_lambda_update(self, config_updates)
+
+    LambdaFunction.__init__ = lambda_init  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = lambda_config  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = lambda_update  # type: ignore[method-assign]
     from moto.sqs.models import Queue
+
+    setting_groups = ("metrics", "logging", "throttling", "caching")
+    original_stage_apply = Stage.apply_operations
+
+    def stage_apply_operations(self: Stage, patch_operations: list[dict]) -> Stage:
+        rest = []
+        for op in patch_operations:
+            parts = op.get("path", "").lstrip("/").split("/")
+            if op.get("op") == "replace" and len(parts) >= 4 and parts[-2] in setting_groups:
+                method_path = "/".join(parts[:-2]).replace("~1", "/").lstrip("/")
+                self._patch_method_setting(method_path, "/".join(parts[-2:]), op["value"])
+            else:
+                rest.append(op)
+        return original_stage_apply(self, rest)
+
+    Stage.apply_operations = stage_apply_operations  # type: ignore[method-assign]
 
     original_rest_api_to_dict = RestAPI.to_dict
 

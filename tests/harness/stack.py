@@ -20,8 +20,16 @@ from .toolchain import Engine
 
 REPO = Path(__file__).resolve().parents[2]
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".terraform", "*.tfstate*", ".terraform.lock.hcl", "__pycache__", ".pytest_cache",
-    ".hypothesis", ".ruff_cache", "build", "*_override.tf.json",
+    ".git",
+    ".terraform",
+    "*.tfstate*",
+    ".terraform.lock.hcl",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+    "build",
+    "*_override.tf.json",
 )
 
 

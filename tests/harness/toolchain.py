@@ -11,7 +11,9 @@ ENGINE_NAMES = ("terraform", "tofu")
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("WEBHOOK_INGEST_CACHE", Path.home() / ".cache" / "terraform-aws-webhook-ingest"))
+    return Path(
+        os.environ.get("WEBHOOK_INGEST_CACHE", Path.home() / ".cache" / "terraform-aws-webhook-ingest")
+    )
 
 
 def toolchain_env() -> dict[str, str]:

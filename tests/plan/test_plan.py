@@ -15,12 +15,15 @@ from tests.harness.stack import plan_values
 pytestmark = pytest.mark.plan
 INVENTORIES = Path(__file__).parent / "inventories"
 FIXTURE = "tests/fixtures/module_root"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _matches(expected: Any, actual: Any) -> bool:
     """Inventory values are a subset: dicts compare by the keys they list."""
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(k in actual and _matches(v, actual[k]) for k, v in expected.items())
+        return isinstance(actual, dict) and all(
+            k in actual and _matches(v, actual[k]) for k, v in expected.items()
+        )
     if isinstance(expected, list):
         return (
             isinstance(actual, list)
@@ -75,7 +78,10 @@ def test_disabled_module_plans_nothing(stack_factory):
 def test_secret_per_verified_source_only(stack_factory):
     sources = {
         "gh": {"scheme": "github"},
-        "own": {"scheme": "stripe", "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf"},
+        "own": {
+            "scheme": "stripe",
+            "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf",
+        },
         "open": {"scheme": "none"},
     }
     values = plan_values(stack_factory(FIXTURE).plan(tf_vars={"sources": sources}))
@@ -90,16 +96,35 @@ def test_secret_per_verified_source_only(stack_factory):
         ({"sources": {"p": {"scheme": "hmac_sha256"}}}, "needs signature_header"),
         ({"sources": {"Bad Key": {"scheme": "github"}}}, "Each sources key is a URL path segment"),
         ({"sources": {}}, "at least one webhook sender"),
-        ({"sources": {"o": {"scheme": "none", "secret_arn": "arn:aws:secretsmanager:us-east-1:1:secret:x"}}},
-         "takes no secret_arn"),
-        ({"sources": {"g": {"scheme": "github", "content_types": ["application/xml"]}}}, "content_types must be"),
+        (
+            {
+                "sources": {
+                    "o": {"scheme": "none", "secret_arn": "arn:aws:secretsmanager:us-east-1:1:secret:x"}
+                }
+            },
+            "takes no secret_arn",
+        ),
+        (
+            {"sources": {"g": {"scheme": "github", "content_types": ["application/xml"]}}},
+            "content_types must be",
+        ),
         ({"sources": {"g": {"scheme": "github", "delivery_id_header": "X-Id'"}}}, "Header names"),
         ({"name": "9starts-with-digit"}, "name must start with a letter"),
         ({"kms_key_arn": "alias/mine"}, "kms_key_arn must be a KMS key ARN"),
         ({"queue_visibility_timeout_seconds": 60}, "at least 6 x processor_timeout"),
     ],
-    ids=["bad-scheme", "hmac-no-header", "bad-key", "no-sources", "none-with-secret", "bad-content-type",
-         "quote-in-header", "bad-name", "kms-alias", "visibility-too-short"],
+    ids=[
+        "bad-scheme",
+        "hmac-no-header",
+        "bad-key",
+        "no-sources",
+        "none-with-secret",
+        "bad-content-type",
+        "quote-in-header",
+        "bad-name",
+        "kms-alias",
+        "visibility-too-short",
+    ],
 )
 def test_bad_input_is_refused_with_its_message(stack_factory, tf_vars, message):
     stack = stack_factory(FIXTURE)
@@ -107,3 +132,18 @@ def test_bad_input_is_refused_with_its_message(stack_factory, tf_vars, message):
         stack.plan(tf_vars=tf_vars)
     # Terraform wraps long messages; compare with whitespace folded.
     assert " ".join(message.split()) in " ".join(str(excinfo.value).split())
+
+
+@pytest.mark.xdist_group("package")  # package.sh works in the repository's own tools/package
+def test_make_package_builds_the_zip_the_module_deploys(stack_factory, engine):
+    import re
+    import subprocess
+
+    plan = stack_factory(FIXTURE).plan()
+    deployed_hash = plan.outputs["processor_package_base64sha256"]
+    result = subprocess.run(
+        ["bash", "toolchain/package.sh"], cwd=REPO, env=engine.env, capture_output=True, text=True, check=True
+    )
+    printed = re.search(r"base64sha256 \(the Lambda source_code_hash\): (\S+)", result.stdout).group(1)
+    assert printed == deployed_hash
+    assert re.search(r"size: +\d+ bytes, \d+ files", result.stdout)

@@ -325,7 +325,7 @@ class StreamRunner:
     def _poller(self) -> EventSourceMappingPoller:
         invoke = self.injector.make_invoke(self._nested_poller)
         return EventSourceMappingPoller(
-            self.stack.sqs, self.stack.queue_url, invoke, self.batch_size, function_timeout_s=30.0
+            self.stack.consumer_sqs, self.stack.queue_url, invoke, self.batch_size, function_timeout_s=30.0
         )
 
     def _nested_poller(self) -> EventSourceMappingPoller:

@@ -18,7 +18,8 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,15 +159,106 @@ def request_template(source: SourceDef, scheme_headers: dict[str, dict[str, str]
 
 # --------------------------------------------------------------------------- the account
 
+# moto's backends are not thread-safe (SQS rebuilds its message list on delete without
+# a lock, so a concurrent send or delete can drop or resurrect a message; DynamoDB's
+# condition check and write are separate steps). AWS makes each call atomic, so every
+# call this process makes to the moto server takes this lock: calls from concurrent
+# senders and pollers interleave, but never overlap inside moto.
+AWS_CALL_LOCK = threading.RLock()
+
+
+def serialize_calls(aws_client: Any) -> Any:
+    """Make every HTTP request of a boto3 client hold AWS_CALL_LOCK."""
+    session = aws_client._endpoint.http_session
+    if not getattr(session, "_reliability_serialized", False):
+        send = session.send
+
+        def locked_send(request: Any) -> Any:
+            with AWS_CALL_LOCK:
+                return send(request)
+
+        session.send = locked_send
+        session._reliability_serialized = True
+    return aws_client
+
+
+def serialize_function(function: Callable[..., Any]) -> Callable[..., Any]:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with AWS_CALL_LOCK:
+            return function(*args, **kwargs)
+
+    return locked
+
 
 def client(service: str, endpoint_url: str, region: str = REGION) -> Any:
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+    return serialize_calls(
+        boto3.session.Session().client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
     )
+
+
+class ReceiptHandleSqs:
+    """An SQS client for consumers that applies AWS's receipt-handle rule, which moto does not.
+
+    Each receive of a message gives a new receipt handle, and only the latest one acts on
+    the message: an older handle's DeleteMessage "succeeds, but the message might not be
+    deleted" and its ChangeMessageVisibility fails (SQS DeleteMessage / visibility timeout
+    docs). moto honours every handle a message ever had, so a consumer whose visibility
+    timeout expired could still hide or delete a message another consumer now holds.
+    """
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+        self._lock = threading.Lock()
+        self._latest: dict[str, str] = {}  # message id -> latest receipt handle
+        self._message_of: dict[str, str] = {}  # receipt handle -> message id
+        self.stale_operations = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def receive_message(self, **kwargs: Any) -> Any:
+        response = self._sqs.receive_message(**kwargs)
+        with self._lock:
+            for message in response.get("Messages", []):
+                self._latest[message["MessageId"]] = message["ReceiptHandle"]
+                self._message_of[message["ReceiptHandle"]] = message["MessageId"]
+        return response
+
+    def _stale(self, handle: str) -> bool:
+        with self._lock:
+            message_id = self._message_of.get(handle)
+            stale = message_id is not None and self._latest.get(message_id) != handle
+            self.stale_operations += stale
+            return stale
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
+        current = [e for e in Entries if not self._stale(e["ReceiptHandle"])]
+        response = {"Successful": [{"Id": e["Id"]} for e in Entries if e not in current], "Failed": []}
+        if current:
+            answer = self._sqs.delete_message_batch(QueueUrl=QueueUrl, Entries=current)
+            response["Successful"] += answer.get("Successful", [])
+            response["Failed"] += answer.get("Failed", [])
+        return response
+
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
+        current = [e for e in Entries if not self._stale(e["ReceiptHandle"])]
+        failed = [
+            {"Id": e["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid", "Message": "expired"}
+            for e in Entries
+            if e not in current
+        ]
+        response = {"Successful": [], "Failed": failed}
+        if current:
+            answer = self._sqs.change_message_visibility_batch(QueueUrl=QueueUrl, Entries=current)
+            response["Successful"] += answer.get("Successful", [])
+            response["Failed"] += answer.get("Failed", [])
+        return response
 
 
 @dataclass
@@ -190,6 +282,9 @@ class LocalStack:
 
     def __post_init__(self) -> None:
         self.gateway = LocalGateway(self.apigw, self.endpoint_url, self.api_id, STAGE, REGION)
+        # The gateway calls SQS with its own HTTP session: hold the lock for the whole call.
+        self.gateway._call_sqs = serialize_function(self.gateway._call_sqs)  # type: ignore[method-assign]
+        self.consumer_sqs = ReceiptHandleSqs(self.sqs)
 
     # ------------------------------------------------------------------ the processor
 
@@ -226,6 +321,8 @@ class LocalStack:
         saved = {name: os.environ.get(name) for name in values}
         os.environ.update(values)
         handler.reset()
+        serialize_calls(handler._dynamodb())
+        serialize_calls(handler._secretsmanager())
         try:
             yield
         finally:

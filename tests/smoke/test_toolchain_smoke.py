@@ -28,7 +28,9 @@ def test_apply_readback_replan_destroy(stack_factory, aws_account, unique_name):
     assert json.loads(dlq_attrs["RedriveAllowPolicy"])["sourceQueueArns"] == [attrs["QueueArn"]]
 
     role = aws_account.client("iam").get_role(RoleName=out["role_name"])["Role"]
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
 
     # The archive provider really zipped the file: its hash is the zip's own.
     zip_path = stack.tfdir / ".build" / "smoke.zip"
