@@ -44,6 +44,12 @@ def apply_moto_fixes() -> None:
     - Lambda: moto neither stores nor returns LoggingConfig, so a function with
       JSON logs shows `logging_config` as a change on every plan: keep it and
       return it (AWS's default when unset: Text logs to /aws/lambda/<name>).
+    - SQS: on every SendMessage moto runs its own stand-in for a Lambda event
+      source mapping: it receives the queue's messages, fails to invoke the
+      function (no Docker here), and makes them visible again, so each send
+      adds a receive to every waiting message and pushes them to the DLQ.
+      The tests' local poller is the event source mapping, so moto's is
+      switched off (the mapping itself still exists and reads back).
     Remove each when moto does it itself.
     """
     from moto.apigateway.models import RestAPI, Stage
@@ -103,6 +109,17 @@ def apply_moto_fixes() -> None:
         return result
 
     RestAPI.to_dict = rest_api_to_dict  # type: ignore[method-assign]
+
+    original_add_message = Queue.add_message
+
+    def add_message(self: Queue, message: object) -> None:
+        mappings, self.lambda_event_source_mappings = self.lambda_event_source_mappings, {}
+        try:
+            original_add_message(self, message)
+        finally:
+            self.lambda_event_source_mappings = mappings
+
+    Queue.add_message = add_message  # type: ignore[method-assign]
 
     if "RedriveAllowPolicy" not in Queue.BASE_ATTRIBUTES:
         Queue.BASE_ATTRIBUTES = [*Queue.BASE_ATTRIBUTES, "RedriveAllowPolicy"]

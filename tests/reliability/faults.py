@@ -131,6 +131,7 @@ class FaultInjector:
         self._rng_lock = threading.Lock()
         self._local = threading.local()
         self.always_lose_ack: Callable[[dict[str, Any]], bool] = lambda record: False
+        self.poison_enabled = True  # False: the poison fault is removed (the operator fixed the cause)
 
     # ------------------------------------------------------------------ decisions
 
@@ -150,9 +151,8 @@ class FaultInjector:
     def _has_budget(self, record: dict[str, Any] | None) -> bool:
         return record is not None and receive_count_of(record) < self.max_receive_count
 
-    @staticmethod
-    def is_poison(record: dict[str, Any] | None) -> bool:
-        return record is not None and POISON_TOKEN in (record.get("body") or "")
+    def is_poison(self, record: dict[str, Any] | None) -> bool:
+        return self.poison_enabled and record is not None and POISON_TOKEN in (record.get("body") or "")
 
     # ------------------------------------------------------------------ installation
 

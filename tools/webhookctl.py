@@ -1,0 +1,361 @@
+"""webhookctl: inspect and replay the webhook pipeline (DLQ and history table).
+
+Works against a real account (default credential chain) or the local one
+(`--endpoint-url http://127.0.0.1:PORT`, or AWS_ENDPOINT_URL). Examples:
+
+    python -m tools.webhookctl dlq list --queue-url "$DLQ_URL"
+    python -m tools.webhookctl dlq replay --dlq-url "$DLQ_URL" --queue-url "$QUEUE_URL" --max 100
+    python -m tools.webhookctl history list --table NAME-history --source github --since 2025-01-01T00:00:00Z
+    python -m tools.webhookctl history show --table NAME-history --event-id 'github#3f2a...'
+
+Replay is safe to interrupt and to repeat: each message is deleted from the DLQ only after
+SendMessage to the main queue succeeded with the same body (MD5 checked) and message
+attributes. Stopped between the two calls, a message is in both queues; replaying it again
+is harmless because the processor treats a second delivery of the same `request_id` as a
+redelivery (no new row, no duplicate count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+import boto3
+
+BODY_PREVIEW_CHARS = 80
+GSI_NAME = "by_source"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _client(args: argparse.Namespace, service: str) -> Any:
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    return session.client(service, endpoint_url=args.endpoint_url)
+
+
+def _preview(text: str, limit: int = BODY_PREVIEW_CHARS) -> str:
+    """The first `limit` characters on one line (newlines and control characters escaped)."""
+    return json.dumps(text[:limit], ensure_ascii=False)[1:-1]
+
+
+def _attribute(message: dict[str, Any], name: str) -> str:
+    return str(message.get("MessageAttributes", {}).get(name, {}).get("StringValue", ""))
+
+
+def _sendable_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """ReceiveMessage's MessageAttributes in SendMessage's shape (same names, types, values)."""
+    out = {}
+    for name, value in attributes.items():
+        entry = {"DataType": value["DataType"]}
+        for key in ("StringValue", "BinaryValue"):
+            if key in value:
+                entry[key] = value[key]
+        out[name] = entry
+    return out
+
+
+def _ms_to_iso(value: Any) -> str:
+    try:
+        return dt.datetime.fromtimestamp(int(value) / 1000, dt.UTC).isoformat(timespec="milliseconds")
+    except (TypeError, ValueError, OverflowError):
+        return str(value)
+
+
+def _parse_since(text: str) -> int:
+    """ISO 8601 (a date, or a date and time; no zone means UTC) -> epoch milliseconds."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date/time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    """A DynamoDB AttributeValue -> JSON-friendly Python."""
+    ((kind, raw),) = value.items()
+    if kind == "N":
+        return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+    if kind in ("SS", "NS"):
+        return sorted(_plain({kind[0]: v}) for v in raw)
+    if kind == "L":
+        return [_plain(v) for v in raw]
+    if kind == "M":
+        return {k: _plain(v) for k, v in raw.items()}
+    if kind == "NULL":
+        return None
+    if kind == "B":
+        return {"binary_bytes": len(raw)}
+    return raw
+
+
+def _table(rows: list[list[str]], header: list[str], out: TextIO) -> None:
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
+    widths[-1] = 0  # the last column is never padded
+    for line in [header, *rows]:
+        out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() + "\n")
+
+
+# --------------------------------------------------------------------------- dlq
+
+
+def _receive(sqs: Any, queue_url: str, count: int, visibility: int) -> list[dict[str, Any]]:
+    return sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=max(1, min(10, count)),
+        VisibilityTimeout=visibility,
+        WaitTimeSeconds=0,
+        MessageAttributeNames=["All"],
+        MessageSystemAttributeNames=["All"],
+    ).get("Messages", [])
+
+
+def dlq_list(args: argparse.Namespace, out: TextIO) -> int:
+    """Receive (without deleting) up to --max messages, print them, then make them visible again."""
+    sqs = _client(args, "sqs")
+    seen: list[dict[str, Any]] = []
+    try:
+        while args.max is None or len(seen) < args.max:
+            remaining = 10 if args.max is None else args.max - len(seen)
+            batch = _receive(sqs, args.queue_url, remaining, args.visibility_timeout)
+            if not batch:
+                break
+            seen.extend(batch)
+    finally:
+        for i in range(0, len(seen), 10):
+            chunk = seen[i : i + 10]
+            sqs.change_message_visibility_batch(
+                QueueUrl=args.queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for n, m in enumerate(chunk)
+                ],
+            )
+    records = [
+        {
+            "message_id": m["MessageId"],
+            "source": _attribute(m, "source"),
+            "request_id": _attribute(m, "request_id"),
+            "receive_count": int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0)),
+            "sent_at": _ms_to_iso(m.get("Attributes", {}).get("SentTimestamp")),
+            "body": _preview(m.get("Body", "")),
+        }
+        for m in seen
+    ]
+    if args.json:
+        json.dump(records, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return 0
+    _table(
+        [[r["message_id"], r["source"], r["request_id"], str(r["receive_count"]), r["body"]] for r in records],
+        ["MESSAGE ID", "SOURCE", "REQUEST ID", "RECEIVES", "BODY (first 80 chars)"],
+        out,
+    )
+    out.write(f"{len(records)} message(s); RECEIVES is SQS's ApproximateReceiveCount, this listing included\n")
+    return 0
+
+
+def dlq_replay(args: argparse.Namespace, out: TextIO) -> int:
+    """Move messages from the DLQ to the main queue, one at a time: send, verify, then delete."""
+    sqs = _client(args, "sqs")
+    moved = 0
+    while args.max is None or moved < args.max:
+        remaining = 10 if args.max is None else args.max - moved
+        batch = _receive(sqs, args.dlq_url, remaining, args.visibility_timeout)
+        if not batch:
+            break
+        for index, message in enumerate(batch):
+            try:
+                sent = sqs.send_message(
+                    QueueUrl=args.queue_url,
+                    MessageBody=message["Body"],
+                    MessageAttributes=_sendable_attributes(message.get("MessageAttributes", {})),
+                )
+                if sent.get("MD5OfMessageBody") != message.get("MD5OfBody"):
+                    raise RuntimeError("the main queue's MD5 of the body differs from the DLQ message's")
+                want = message.get("MD5OfMessageAttributes")
+                if want and sent.get("MD5OfMessageAttributes") != want:
+                    raise RuntimeError("the main queue's MD5 of the attributes differs from the DLQ message's")
+            except Exception as exc:
+                # Not sent (or not verifiably): leave this one and the rest of the batch in the DLQ.
+                _release(sqs, args.dlq_url, batch[index:])
+                out.write(f"error: could not replay {message['MessageId']}: {exc}\n")
+                out.write(f"replayed {moved} message(s); stopped, nothing deleted that was not sent\n")
+                return 1
+            sqs.delete_message(QueueUrl=args.dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+            out.write(
+                f"replayed {message['MessageId']} source={_attribute(message, 'source')} "
+                f"request_id={_attribute(message, 'request_id')} -> {sent['MessageId']}\n"
+            )
+    out.write(f"replayed {moved} message(s)\n")
+    return 0
+
+
+def _release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Make received messages visible again at once (best effort: otherwise after the timeout)."""
+    try:
+        for i in range(0, len(messages), 10):
+            sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for n, m in enumerate(messages[i : i + 10])
+                ],
+            )
+    except Exception:
+        pass  # the visibility timeout releases them anyway
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _query_by_source(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    dynamodb = _client(args, "dynamodb")
+    names = {"#source": "source"}
+    values: dict[str, Any] = {":source": {"S": args.source}}
+    condition = "#source = :source"
+    if args.since is not None:
+        condition += " AND received_at >= :since"
+        values[":since"] = {"N": str(args.since)}
+    query: dict[str, Any] = {
+        "TableName": args.table,
+        "IndexName": GSI_NAME,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,  # newest first
+    }
+    if args.status:
+        query["FilterExpression"] = "#status = :status"
+        names["#status"] = "status"
+        values[":status"] = {"S": args.status}
+    for page in dynamodb.get_paginator("query").paginate(**query):
+        for item in page["Items"]:
+            yield {name: _plain(value) for name, value in item.items()}
+
+
+def history_list(args: argparse.Namespace, out: TextIO) -> int:
+    rows = []
+    for item in _query_by_source(args):
+        rows.append(item)
+        if len(rows) >= args.limit:
+            break
+    if args.json:
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return 0
+    _table(
+        [
+            [
+                _ms_to_iso(r.get("received_at")),
+                str(r.get("status", "")),
+                str(r.get("event_type", "")),
+                str(r.get("request_id", "")),
+                str(r.get("reason") or ""),
+                str(r.get("event_id", "")),
+            ]
+            for r in rows
+        ],
+        ["RECEIVED (UTC)", "STATUS", "EVENT TYPE", "REQUEST ID", "REASON", "EVENT ID"],
+        out,
+    )
+    out.write(f"{len(rows)} row(s), newest first\n")
+    return 0
+
+
+def history_show(args: argparse.Namespace, out: TextIO) -> int:
+    dynamodb = _client(args, "dynamodb")
+    item = dynamodb.get_item(
+        TableName=args.table, Key={"event_id": {"S": args.event_id}}, ConsistentRead=True
+    ).get("Item")
+    if item is None:
+        out.write(f"no history row with event_id {args.event_id!r}\n")
+        return 1
+    row = {name: _plain(value) for name, value in sorted(item.items())}
+    if args.no_body:
+        row.pop("body", None)
+    for name in ("received_at", "processed_at"):
+        if name in row:
+            row[f"{name}_iso"] = _ms_to_iso(row[name])
+    json.dump(row, out, ensure_ascii=False, indent=2)
+    out.write("\n")
+    return 0
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="webhookctl",
+        description="Inspect and replay the webhook pipeline: the SQS dead-letter queue and the history table.",
+        epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--endpoint-url", help="AWS endpoint (the local moto account); default: AWS")
+    parser.add_argument("--region", help="AWS region (default: the SDK's configuration)")
+    parser.add_argument("--profile", help="AWS profile (default: the SDK's credential chain)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (list commands)")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{dlq,history}")
+
+    dlq = groups.add_parser("dlq", help="the dead-letter queue").add_subparsers(dest="command", required=True)
+    listing = dlq.add_parser(
+        "list",
+        help="show DLQ messages (message id, source, request id, receive count, body start)",
+        description="Receives the messages without deleting them and makes them visible again afterwards.",
+    )
+    listing.add_argument("--queue-url", required=True, help="URL of the dead-letter queue")
+    listing.add_argument("--max", type=int, default=None, help="at most this many messages")
+    listing.add_argument("--visibility-timeout", type=int, default=30, help=argparse.SUPPRESS)
+    listing.set_defaults(run=dlq_list)
+
+    replay = dlq.add_parser(
+        "replay",
+        help="move DLQ messages back to the main queue (body and attributes unchanged)",
+        description=(
+            "Each message is sent to the main queue with its body and message attributes, checked "
+            "(MD5 of body and attributes), and only then deleted from the DLQ."
+        ),
+    )
+    replay.add_argument("--dlq-url", required=True, help="URL of the dead-letter queue")
+    replay.add_argument("--queue-url", required=True, help="URL of the main queue")
+    replay.add_argument("--max", type=int, default=None, help="move at most this many messages")
+    replay.add_argument("--visibility-timeout", type=int, default=60, help=argparse.SUPPRESS)
+    replay.set_defaults(run=dlq_replay)
+
+    history = groups.add_parser("history", help="the history table").add_subparsers(
+        dest="command", required=True
+    )
+    hlist = history.add_parser("list", help="rows of one source, newest first (by_source index)")
+    hlist.add_argument("--table", required=True, help="history table name (<name>-history)")
+    hlist.add_argument("--source", required=True, help="source name (the path segment)")
+    hlist.add_argument("--since", type=_parse_since, help="received at or after (ISO 8601; UTC if no zone)")
+    hlist.add_argument("--status", choices=["processed", "rejected", "invalid"], help="only this status")
+    hlist.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
+    hlist.set_defaults(run=history_list)
+
+    show = history.add_parser("show", help="one row, every attribute, as JSON")
+    show.add_argument("--table", required=True, help="history table name (<name>-history)")
+    show.add_argument("--event-id", required=True, help="the row's event_id")
+    show.add_argument("--no-body", action="store_true", help="leave the stored body out")
+    show.set_defaults(run=history_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for name in ("max", "limit"):
+        if getattr(args, name, None) is not None and getattr(args, name) < 1:
+            build_parser().error(f"--{name} must be at least 1")
+    return int(args.run(args, out or sys.stdout))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
