@@ -6,6 +6,7 @@ fixture); the last one destroys it and checks that nothing is left.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -280,8 +281,22 @@ def test_poison_goes_to_dlq_and_replays_once(deployed, aws_account, driver):
     aws_account.client("secretsmanager").put_secret_value(
         SecretId=out["secret_arns"]["partner"], SecretString=scenarios.SECRETS["partner"]
     )
-    moved = webhookctl.replay_dlq(sqs, out["dead_letter_queue_url"], out["queue_url"])
-    assert moved == 1
+    # The operator's replay, through the CLI exactly as documented.
+    endpoint = ["--endpoint-url", aws_account.endpoint_url] if aws_account.is_local else []
+    printed = io.StringIO()
+    argv = [
+        *endpoint,
+        "--region",
+        aws_account.region,
+        "dlq",
+        "replay",
+        "--dlq-url",
+        out["dead_letter_queue_url"],
+        "--queue-url",
+        out["queue_url"],
+    ]
+    assert webhookctl.main(argv, out=printed) == 0
+    assert "replayed 1 message(s)" in printed.getvalue()
     driver.settle()
     (row,) = _row_for(_rows(aws_account, out["history_table_name"]), request_id)
     assert row["status"]["S"] == "processed"
