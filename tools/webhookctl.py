@@ -35,7 +35,14 @@ GSI_NAME = "by_source"
 
 def _client(args: argparse.Namespace, service: str) -> Any:
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
-    return session.client(service, endpoint_url=args.endpoint_url)
+    options: dict[str, Any] = {"endpoint_url": args.endpoint_url}
+    if args.endpoint_url:
+        # A local endpoint (moto) takes any credentials and region; do not require them.
+        if session.region_name is None:
+            options["region_name"] = "us-east-1"
+        if session.get_credentials() is None:
+            options.update(aws_access_key_id="test", aws_secret_access_key="test")
+    return session.client(service, **options)
 
 
 def _preview(text: str, limit: int = BODY_PREVIEW_CHARS) -> str:
@@ -96,7 +103,10 @@ def _plain(value: dict[str, Any]) -> Any:
 
 
 def _table(rows: list[list[str]], header: list[str], out: TextIO) -> None:
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
+    widths = [
+        max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i])
+        for i in range(len(header))
+    ]
     widths[-1] = 0  # the last column is never padded
     for line in [header, *rows]:
         out.write("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() + "\n")
@@ -120,23 +130,19 @@ def dlq_list(args: argparse.Namespace, out: TextIO) -> int:
     """Receive (without deleting) up to --max messages, print them, then make them visible again."""
     sqs = _client(args, "sqs")
     seen: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []  # every receive, to make them all visible again
     try:
         while args.max is None or len(seen) < args.max:
             remaining = 10 if args.max is None else args.max - len(seen)
             batch = _receive(sqs, args.queue_url, remaining, args.visibility_timeout)
-            if not batch:
+            received.extend(batch)
+            ids = {m["MessageId"] for m in seen}
+            fresh = [m for m in batch if m["MessageId"] not in ids]
+            if not fresh:  # empty, or only messages whose visibility ran out while listing
                 break
-            seen.extend(batch)
+            seen.extend(fresh)
     finally:
-        for i in range(0, len(seen), 10):
-            chunk = seen[i : i + 10]
-            sqs.change_message_visibility_batch(
-                QueueUrl=args.queue_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for n, m in enumerate(chunk)
-                ],
-            )
+        _release(sqs, args.queue_url, received)
     records = [
         {
             "message_id": m["MessageId"],
@@ -153,11 +159,16 @@ def dlq_list(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
         return 0
     _table(
-        [[r["message_id"], r["source"], r["request_id"], str(r["receive_count"]), r["body"]] for r in records],
+        [
+            [r["message_id"], r["source"], r["request_id"], str(r["receive_count"]), r["body"]]
+            for r in records
+        ],
         ["MESSAGE ID", "SOURCE", "REQUEST ID", "RECEIVES", "BODY (first 80 chars)"],
         out,
     )
-    out.write(f"{len(records)} message(s); RECEIVES is SQS's ApproximateReceiveCount, this listing included\n")
+    out.write(
+        f"{len(records)} message(s); RECEIVES is SQS's ApproximateReceiveCount, this listing included\n"
+    )
     return 0
 
 
@@ -181,7 +192,9 @@ def dlq_replay(args: argparse.Namespace, out: TextIO) -> int:
                     raise RuntimeError("the main queue's MD5 of the body differs from the DLQ message's")
                 want = message.get("MD5OfMessageAttributes")
                 if want and sent.get("MD5OfMessageAttributes") != want:
-                    raise RuntimeError("the main queue's MD5 of the attributes differs from the DLQ message's")
+                    raise RuntimeError(
+                        "the main queue's MD5 of the attributes differs from the DLQ message's"
+                    )
             except Exception as exc:
                 # Not sent (or not verifiably): leave this one and the rest of the batch in the DLQ.
                 _release(sqs, args.dlq_url, batch[index:])

@@ -97,7 +97,6 @@ class Ledger:
     attempts: Counter[str] = field(default_factory=Counter)  # request id -> records handled
     writes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # request id -> results
     stored: Counter[str] = field(default_factory=Counter)  # event id -> new rows written
-    unexpected: list[BaseException] = field(default_factory=list)
 
     def fault(self, name: str) -> None:
         with self.lock:
@@ -132,6 +131,8 @@ class FaultInjector:
         self._local = threading.local()
         self.always_lose_ack: Callable[[dict[str, Any]], bool] = lambda record: False
         self.poison_enabled = True  # False: the poison fault is removed (the operator fixed the cause)
+        self.respect_budget = True  # False: faults ignore the retry budget (outages)
+        self.crash_after: int | None = None  # fixed k for crashes and timeouts (None: random)
 
     # ------------------------------------------------------------------ decisions
 
@@ -149,7 +150,9 @@ class FaultInjector:
         return getattr(self._local, "record", None)
 
     def _has_budget(self, record: dict[str, Any] | None) -> bool:
-        return record is not None and receive_count_of(record) < self.max_receive_count
+        if record is None:
+            return False
+        return not self.respect_budget or receive_count_of(record) < self.max_receive_count
 
     def is_poison(self, record: dict[str, Any] | None) -> bool:
         return self.poison_enabled and record is not None and POISON_TOKEN in (record.get("body") or "")
@@ -173,12 +176,13 @@ class FaultInjector:
         def process(record: dict[str, Any]) -> Any:
             self._local.record = record
             request_id = request_id_of(record) or ""
+            with self.ledger.lock:
+                self.ledger.attempts[request_id] += 1
             try:
                 result = original(record)
             finally:
                 self._local.record = None
             with self.ledger.lock:
-                self.ledger.attempts[request_id] += 1
                 if result.write is not None:
                     self.ledger.writes[request_id].append(result.write.value)
                     if result.write.value == "stored" and result.event_id:
@@ -199,7 +203,8 @@ class FaultInjector:
             self.ledger.fault("dynamodb_throttled")
             with self._rng_lock:
                 code = self._rng.choice(
-                    ["ProvisionedThroughputExceededException"] * 4 + ["ThrottlingException", "InternalServerError"]
+                    ["ProvisionedThroughputExceededException"] * 4
+                    + ["ThrottlingException", "InternalServerError"]
                 )
             raise _client_error(code, "PutItem")
 
@@ -214,7 +219,9 @@ class FaultInjector:
         if self._has_budget(self._record()) and self.chance(self.rates.secrets):
             self.ledger.fault("secrets_manager_failed")
             with self._rng_lock:
-                code = self._rng.choice(["InternalServiceError", "ThrottlingException", "AccessDeniedException"])
+                code = self._rng.choice(
+                    ["InternalServiceError", "ThrottlingException", "AccessDeniedException"]
+                )
             raise _client_error(code, "GetSecretValue")
 
     # ------------------------------------------------------------------ the function
@@ -232,10 +239,11 @@ class FaultInjector:
             mode, k = None, len(records)
             if all(self._has_budget(r) for r in records):
                 roll = self._roll()
+                fixed = None if self.crash_after is None else min(self.crash_after, len(records))
                 if roll < self.rates.crash:
-                    mode, k = "crash", self.randint(0, len(records))
+                    mode, k = "crash", self.randint(0, len(records)) if fixed is None else fixed
                 elif roll < self.rates.crash + self.rates.timeout:
-                    mode, k = "timeout", self.randint(0, len(records) - 1)
+                    mode, k = "timeout", self.randint(0, len(records) - 1) if fixed is None else fixed
                 elif roll < self.rates.crash + self.rates.timeout + self.rates.visibility and not nested:
                     mode = "visibility"
             if mode == "visibility":
@@ -309,7 +317,11 @@ class StreamRunner:
         senders: int = 2,
         pollers: int = 2,
         time_limit_s: float = 600.0,
+        wave: int = 60,
+        overlap: bool = True,
     ) -> None:
+        self.wave = wave  # requests sent between backlog checks
+        self.overlap = overlap  # False: send everything first, then poll (deterministic batches)
         self.stack = stack
         self.injector = injector
         self.batch_size = batch_size
@@ -321,6 +333,11 @@ class StreamRunner:
         self.errors: list[BaseException] = []
         self.stats = RunStats()
         self._stats_lock = threading.Lock()
+
+    def _wait_for_backlog_below(self, limit: int, deadline: float) -> None:
+        """Flow control: moto's SQS costs O(messages in the queue) per call, so keep it short."""
+        while time.monotonic() < deadline and self.stack.queue_depth(self.stack.queue_url) >= limit:
+            time.sleep(0.05)
 
     def _poller(self) -> EventSourceMappingPoller:
         invoke = self.injector.make_invoke(self._nested_poller)
@@ -352,7 +369,7 @@ class StreamRunner:
             self._local.planned = None
         planned.status = response.status
         planned.request_id = response.request_id
-        planned.response_body = response.body[:300]
+        planned.response_body = response.body[:2000]
 
     def run(self, stream: Stream) -> RunStats:
         """Call inside `stack.activate()` after `injector.install()`."""
@@ -381,16 +398,22 @@ class StreamRunner:
                 self.errors.extend(e for e in poller.errors if not isinstance(e, InjectedCrash))
 
         threads = [threading.Thread(target=poll_loop, name=f"poller-{i}") for i in range(self.pollers)]
-        for thread in threads:
-            thread.start()
+        if self.overlap:
+            for thread in threads:
+                thread.start()
         try:
             with ThreadPoolExecutor(self.senders, thread_name_prefix="sender") as pool:
-                for _ in pool.map(self.send, stream.requests):
-                    pass
+                for start in range(0, len(stream.requests), self.wave):
+                    if self.overlap:
+                        self._wait_for_backlog_below(self.wave // 2, deadline)
+                    for _ in pool.map(self.send, stream.requests[start : start + self.wave]):
+                        pass
         finally:
             self.stats.send_s = time.monotonic() - started
             sending_done.set()
             for thread in threads:
+                if not self.overlap:
+                    thread.start()
                 thread.join()
             self.stack.gateway.sqs_fault = None
         for nested in self._nested.values():

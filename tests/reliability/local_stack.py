@@ -46,12 +46,16 @@ INTEGRATION_RESPONSES = (
     ("502", None, "response_unmapped.vtl"),
 )
 GATEWAY_RESPONSES = {
-    "BAD_REQUEST_BODY": ("400", "invalid_body"),
-    "UNSUPPORTED_MEDIA_TYPE": ("415", "unsupported_media_type"),
-    "REQUEST_TOO_LARGE": ("413", "payload_too_large"),
-    "THROTTLED": ("429", "throttled"),
-    "ACCESS_DENIED": ("403", "forbidden"),
-    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
+    "BAD_REQUEST_BODY": ("400", "invalid_body", "The request body is not valid for its content type."),
+    "UNSUPPORTED_MEDIA_TYPE": (
+        "415",
+        "unsupported_media_type",
+        "This endpoint does not accept that Content-Type.",
+    ),
+    "REQUEST_TOO_LARGE": ("413", "payload_too_large", "The request body is too large."),
+    "THROTTLED": ("429", "throttled", "Too many requests; retry later."),
+    "ACCESS_DENIED": ("403", "forbidden", "This sender is not allowed to post here."),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "No webhook endpoint at this path and method."),
 }
 JSON_BODY_SCHEMA = {
     "$schema": "http://json-schema.org/draft-04/schema#",
@@ -237,7 +241,7 @@ class ReceiptHandleSqs:
             self.stale_operations += stale
             return stale
 
-    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
         current = [e for e in Entries if not self._stale(e["ReceiptHandle"])]
         response = {"Successful": [{"Id": e["Id"]} for e in Entries if e not in current], "Failed": []}
         if current:
@@ -246,7 +250,7 @@ class ReceiptHandleSqs:
             response["Failed"] += answer.get("Failed", [])
         return response
 
-    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
+    def change_message_visibility_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
         current = [e for e in Entries if not self._stale(e["ReceiptHandle"])]
         failed = [
             {"Id": e["Id"], "SenderFault": True, "Code": "ReceiptHandleIsInvalid", "Message": "expired"}
@@ -345,8 +349,8 @@ class LocalStack:
         return rows
 
     def peek_queue(self, queue_url: str) -> list[dict[str, Any]]:
-        """Every message in the queue, received once (hidden for 10 minutes, not deleted)."""
-        messages: dict[str, dict[str, Any]] = {}
+        """Every message in the queue: each received once, then made visible again (not deleted)."""
+        messages: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(
                 QueueUrl=queue_url,
@@ -357,13 +361,32 @@ class LocalStack:
                 MessageSystemAttributeNames=["All"],
             ).get("Messages", [])
             if not batch:
-                return list(messages.values())
-            for message in batch:
-                # The same message id twice would mean SQS holds two copies: keep both visible.
-                key = message["MessageId"]
-                while key in messages:
-                    key += "+"
-                messages[key] = message
+                break
+            messages.extend(batch)  # two copies of one message would both be listed
+        for i in range(0, len(messages), 10):
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for n, m in enumerate(messages[i : i + 10])
+                ],
+            )
+        return messages
+
+    def clear(self) -> None:
+        """Empty both queues and the table, for the next scenario on the same stack."""
+        for url in (self.queue_url, self.dlq_url):  # not PurgeQueue: once a minute at most
+            while batch := self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                self.sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
+                    ],
+                )
+        for row in self.scan_history():
+            self.dynamodb.delete_item(TableName=self.table_name, Key={"event_id": {"S": row["event_id"]}})
+        self.consumer_sqs = ReceiptHandleSqs(self.sqs)
+        self.gateway.sqs_fault = None
 
     def queue_depth(self, queue_url: str) -> int:
         names = [
@@ -378,7 +401,7 @@ class LocalStack:
 def plain_item(item: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in item.items():
-        (kind, raw), = value.items()
+        ((kind, raw),) = value.items()
         if kind == "N":
             out[name] = int(raw) if re.fullmatch(r"-?\d+", raw) else float(raw)
         elif kind == "SS":
@@ -495,7 +518,9 @@ def _deploy_api(apigw: Any, name: str, sources: tuple[SourceDef, ...]) -> str:
         schema=json.dumps(JSON_BODY_SCHEMA),
     )
     validator = apigw.create_request_validator(restApiId=api_id, name="body", validateRequestBody=True)
-    response_templates = {file: (TEMPLATES / file).read_text(encoding="utf-8") for *_, file in INTEGRATION_RESPONSES}
+    response_templates = {
+        file: (TEMPLATES / file).read_text(encoding="utf-8") for *_, file in INTEGRATION_RESPONSES
+    }
 
     for source in sources:
         resource = apigw.create_resource(restApiId=api_id, parentId=webhooks["id"], pathPart=source.name)
@@ -528,14 +553,14 @@ def _deploy_api(apigw: Any, name: str, sources: tuple[SourceDef, ...]) -> str:
                 responseTemplates={"application/json": response_templates[file]},
                 **({"selectionPattern": pattern} if pattern else {}),
             )
-    for response_type, (status, error) in GATEWAY_RESPONSES.items():
+    for response_type, (status, error, message) in GATEWAY_RESPONSES.items():
         apigw.put_gateway_response(
             restApiId=api_id,
             responseType=response_type,
             statusCode=status,
             responseTemplates={
                 "application/json": json.dumps(
-                    {"error": error, "message": error, "request_id": "$context.requestId"}
+                    {"error": error, "message": message, "request_id": "$context.requestId"}
                 )
             },
         )

