@@ -29,6 +29,7 @@ from webhook_processor import handler
 
 from tests.harness import vtl
 from tests.harness.gateway import LocalGateway
+from tests.harness.history_table import create_history_table
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "templates"
@@ -449,29 +450,7 @@ def build_stack(
 
     # dynamodb.tf
     table_name = f"{name}-history"
-    dynamodb.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "event_id", "AttributeType": "S"},
-            {"AttributeName": "source", "AttributeType": "S"},
-            {"AttributeName": "received_at", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_source",
-                "KeySchema": [
-                    {"AttributeName": "source", "KeyType": "HASH"},
-                    {"AttributeName": "received_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": ["status", "event_type", "request_id", "reason"],
-                },
-            }
-        ],
-    )
+    create_history_table(dynamodb, table_name)
 
     # secrets.tf (the operator writes the value)
     secret_arns = {}

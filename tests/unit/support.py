@@ -15,6 +15,8 @@ from moto import mock_aws
 from webhook_processor import handler
 from webhook_processor.contract import build_record
 
+from tests.harness.history_table import create_history_table
+
 TABLE_NAME = "webhook-history-test"
 
 # name -> (scheme, secret value as stored in Secrets Manager or None, extra source settings)
@@ -111,26 +113,7 @@ def mocked_aws() -> Iterator[None]:
 
 def create_table(name: str = TABLE_NAME) -> None:
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "event_id", "AttributeType": "S"},
-            {"AttributeName": "source", "AttributeType": "S"},
-            {"AttributeName": "received_at", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by_source",
-                "KeySchema": [
-                    {"AttributeName": "source", "KeyType": "HASH"},
-                    {"AttributeName": "received_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
+    create_history_table(client, name)
     client.update_time_to_live(
         TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
     )

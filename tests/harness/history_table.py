@@ -1,0 +1,31 @@
+"""The history table exactly as dynamodb.tf declares it, for suites that build the account with boto3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def create_history_table(client: Any, name: str) -> None:
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "event_id", "AttributeType": "S"},
+            {"AttributeName": "source", "AttributeType": "S"},
+            {"AttributeName": "received_at", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_source",
+                "KeySchema": [
+                    {"AttributeName": "source", "KeyType": "HASH"},
+                    {"AttributeName": "received_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": ["status", "event_type", "request_id", "reason"],
+                },
+            }
+        ],
+    )
