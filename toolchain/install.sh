@@ -115,7 +115,7 @@ elif dir=$(go_module_dir "$AWS_PROVIDER_MODULE@$AWS_PROVIDER_COMMIT"); then
   aws_version=$AWS_PROVIDER_VERSION
 else
   log "the Go module proxy refused $AWS_PROVIDER_MODULE@$AWS_PROVIDER_COMMIT:"
-  sed 's/^/    /' "$CACHE/logs/go-download.err" | head -3
+  grep -m1 -o '"Error": "[^\]*' "$CACHE/logs/go-download.err" | cut -c11- | sed 's/^/    /' || true
   fallback=""
   for m in $AWS_PROVIDER_FALLBACK_MIRRORS; do
     cand=$(ls -1d "$m"/registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws_v*_x5 2>/dev/null | sort -V | tail -n 1 || true)
