@@ -41,3 +41,20 @@ def reliability_account() -> Iterator[ReliabilityAccount]:
         yield ReliabilityAccount(server)
     finally:
         server.stop()
+
+
+MAX_RECEIVE_COUNT = 3
+SMALL_SOURCES = tuple(s for s in DEFAULT_SOURCES if s.name in ("github", "stripe", "open"))
+
+
+@pytest.fixture(scope="module")
+def shared_stack(reliability_account: ReliabilityAccount) -> LocalStack:
+    """One small stack per test module, on the session's moto server."""
+    return reliability_account.new_stack(SMALL_SOURCES, max_receive_count=MAX_RECEIVE_COUNT)
+
+
+@pytest.fixture
+def stack(shared_stack: LocalStack) -> LocalStack:
+    """The module's stack, emptied: building one per test would double the suite's time."""
+    shared_stack.clear()
+    return shared_stack

@@ -18,7 +18,7 @@ import pytest
 
 from tools import webhookctl
 
-from .conftest import ReliabilityAccount
+from .conftest import MAX_RECEIVE_COUNT
 from .faults import FaultInjector, FaultRates
 from .local_stack import DEFAULT_SOURCES, LocalStack, SourceDef
 from .reconcile import reconcile
@@ -27,21 +27,6 @@ from .stream import Delivery, Planned, as_stream, plan_accepted, poison, valid_d
 
 # One worker runs the whole suite in order, on one moto server.
 pytestmark = pytest.mark.xdist_group("reliability")
-
-MAX_RECEIVE_COUNT = 3
-SMALL_SOURCES = tuple(s for s in DEFAULT_SOURCES if s.name in ("github", "stripe", "open"))
-
-
-@pytest.fixture(scope="module")
-def shared_stack(reliability_account: ReliabilityAccount) -> LocalStack:
-    return reliability_account.new_stack(SMALL_SOURCES, max_receive_count=MAX_RECEIVE_COUNT)
-
-
-@pytest.fixture
-def stack(shared_stack: LocalStack) -> LocalStack:
-    """The module's stack, emptied: building one per test would double this file's time."""
-    shared_stack.clear()
-    return shared_stack
 
 
 def _source(stack: LocalStack, name: str) -> SourceDef:

@@ -16,28 +16,14 @@ import pytest
 
 from tools import webhookctl
 
-from .conftest import ReliabilityAccount
+from .conftest import MAX_RECEIVE_COUNT
 from .faults import FaultInjector, FaultRates
-from .local_stack import DEFAULT_SOURCES, LocalStack
+from .local_stack import LocalStack
 from .scenario import check, drain, drive, processing
 from .stream import Planned, as_stream, plan_accepted, poison, valid_delivery
 
 # One worker runs the whole suite in order, on one moto server.
 pytestmark = pytest.mark.xdist_group("reliability")
-
-MAX_RECEIVE_COUNT = 3
-SOURCES = tuple(s for s in DEFAULT_SOURCES if s.name in ("github", "stripe", "open"))
-
-
-@pytest.fixture(scope="module")
-def shared_stack(reliability_account: ReliabilityAccount) -> LocalStack:
-    return reliability_account.new_stack(SOURCES, max_receive_count=MAX_RECEIVE_COUNT)
-
-
-@pytest.fixture
-def stack(shared_stack: LocalStack) -> LocalStack:
-    shared_stack.clear()
-    return shared_stack
 
 
 def ctl(stack: LocalStack, *argv: str) -> tuple[int, str]:
