@@ -80,36 +80,32 @@ class HistoryStore:
         return WriteResult.REDELIVERY
 
     def _put_new(self, item: Mapping[str, Any]) -> bool:
-        try:
-            self._client_factory().put_item(
-                TableName=self._table_name,
-                Item={name: to_attribute_value(value) for name, value in item.items() if value is not None},
-                ConditionExpression="attribute_not_exists(event_id)",
-            )
-        except ClientError as exc:
-            if _error_code(exc) == _CONDITION_FAILED:
-                return False
-            raise _translate(exc) from exc
-        except (BotoConnectionError, HTTPClientError) as exc:
-            raise _translate(exc) from exc
-        return True
+        return self._conditional_write(
+            "put_item",
+            Item={name: to_attribute_value(value) for name, value in item.items() if value is not None},
+            ConditionExpression="attribute_not_exists(event_id)",
+        )
 
     def _add_duplicate(self, event_id: str, request_id: str) -> bool:
+        return self._conditional_write(
+            "update_item",
+            Key={"event_id": {"S": event_id}},
+            UpdateExpression="ADD duplicate_count :one, duplicate_request_ids :request_ids",
+            ConditionExpression=(
+                "attribute_exists(event_id) AND request_id <> :request_id"
+                " AND NOT contains(duplicate_request_ids, :request_id)"
+            ),
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":request_ids": {"SS": [request_id]},
+                ":request_id": {"S": request_id},
+            },
+        )
+
+    def _conditional_write(self, operation: str, **request: Any) -> bool:
+        """False when the condition failed; SDK errors become transient or permanent ones."""
         try:
-            self._client_factory().update_item(
-                TableName=self._table_name,
-                Key={"event_id": {"S": event_id}},
-                UpdateExpression="ADD duplicate_count :one, duplicate_request_ids :request_ids",
-                ConditionExpression=(
-                    "attribute_exists(event_id) AND request_id <> :request_id"
-                    " AND NOT contains(duplicate_request_ids, :request_id)"
-                ),
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":request_ids": {"SS": [request_id]},
-                    ":request_id": {"S": request_id},
-                },
-            )
+            getattr(self._client_factory(), operation)(TableName=self._table_name, **request)
         except ClientError as exc:
             if _error_code(exc) == _CONDITION_FAILED:
                 return False
