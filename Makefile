@@ -6,18 +6,32 @@ ENV := source $(WEBHOOK_INGEST_CACHE)/env.sh &&
 PYTEST := $(ENV) python -m pytest
 SOAK_SIZE ?= 10000
 
-.PHONY: help tools test demo package bench cost soak lint checkov unit plan apply clean
+.PHONY: help tools test demo package bench cost soak lint checkov unit plan apply clean \
+	lint-fmt lint-validate lint-tflint lint-schema lint-ruff lint-docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-tools: ## Install the toolchain (Python venvs, terraform, tofu, providers) into the cache
+tools: ## Install the toolchain (Python venvs, terraform, tofu, tflint, providers, the aws 6.x schema) into the cache
 	@bash toolchain/install.sh
 
-lint: tools ## terraform fmt -check, terraform validate, ruff
+lint: tools ## terraform fmt -check, validate, tflint, the aws 6.x schema check, ruff, README tables
+	@$(MAKE) --no-print-directory $(LINT_STEPS)
+
+# The steps of `make lint`, one target each: .pre-commit-config.yaml calls the same ones.
+LINT_STEPS := lint-fmt lint-validate lint-tflint lint-schema lint-ruff lint-docs
+TF_DIRS := . $(wildcard modules/*) $(wildcard examples/*)
+lint-fmt:
 	@$(ENV) terraform fmt -check -recursive -diff .
+lint-validate:
 	@$(ENV) bash toolchain/validate.sh
+lint-tflint:
+	@$(ENV) for d in $(TF_DIRS); do tflint --chdir="$$d" --config="$(CURDIR)/.tflint.hcl" || exit 1; done
+lint-schema:
+	@$(ENV) python -m tools.schema_check
+lint-ruff:
 	@$(ENV) ruff check . && $(ENV) ruff format --check .
+lint-docs:
 	@$(ENV) python -m tools.gen_docs --check
 
 checkov: tools ## checkov over the module (skips are justified inline)
@@ -27,7 +41,7 @@ test: tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan
 	@$(PYTEST) -m "not slow" -n 2 --dist loadgroup tests
 
 unit: tools ## Only the fast tests (no Terraform)
-	@$(PYTEST) tests/unit tests/vtl tests/cost
+	@$(PYTEST) -m "not plan" tests/unit tests/vtl tests/cost tests/lint
 
 plan: tools ## Only the plan tests
 	@$(PYTEST) -m plan tests
@@ -41,8 +55,8 @@ package: tools ## Build the processor zip exactly as archive_file deploys it, pr
 bench: tools ## Benchmarks: processor overhead, cold start, package, Terraform timings
 	@$(ENV) python -m tools.bench
 
-cost: tools ## Cost per million webhooks from the module's settings (VAR_FILE=, DURATION_MS=)
-	@$(ENV) python tools/cost.py $(if $(VAR_FILE),--var-file $(VAR_FILE)) $(if $(DURATION_MS),--duration-ms $(DURATION_MS))
+cost: tools ## Cost per million webhooks from the module's settings (VAR_FILE=, PLAN=plan.json, DURATION_MS=)
+	@$(ENV) python tools/cost.py $(if $(VAR_FILE),--var-file $(VAR_FILE)) $(if $(PLAN),--plan $(PLAN)) $(if $(MODULE),--module $(MODULE)) $(if $(DURATION_MS),--duration-ms $(DURATION_MS))
 
 soak: tools ## The reliability stream at SOAK_SIZE webhooks (default 10000)
 	@$(ENV) SOAK_SIZE=$(SOAK_SIZE) python -m pytest -m slow tests/reliability -s

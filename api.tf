@@ -2,15 +2,21 @@ locals {
   # method_response/integration_response status codes. The integration-response
   # templates set the final status themselves ($context.responseOverride), so
   # each status they can produce needs a method response too.
-  method_statuses = ["200", "400", "413", "502", "503"]
+  method_statuses = ["200", "400", "413", "500", "502", "503"]
 
   # selection_pattern is a regex over SQS's HTTP status for AWS integrations.
   # The entry with no pattern is the catch-all, and it is an error: nothing but
   # a 2xx from SQS may ever answer 2xx.
+  # Fail safe: every entry but the 2xx one is declared a 5xx, so whatever a
+  # template does not override tells the sender to retry. The 4xx entry is
+  # declared 503 and its template lowers it to 413/400 only on the sender faults
+  # it recognises. Integration responses are keyed by status code, so the 5xx
+  # entry cannot also be declared 503: it is declared 500, and its template
+  # answers 503.
   integration_responses = {
     success      = { status = "200", pattern = "2\\d{2}", template = "response_success.vtl" }
-    client_error = { status = "400", pattern = "4\\d{2}", template = "response_client_error.vtl" }
-    server_error = { status = "503", pattern = "5\\d{2}", template = "response_server_error.vtl" }
+    client_error = { status = "503", pattern = "4\\d{2}", template = "response_client_error.vtl" }
+    server_error = { status = "500", pattern = "5\\d{2}", template = "response_server_error.vtl" }
     unmapped     = { status = "502", pattern = null, template = "response_unmapped.vtl" }
   }
 
@@ -26,14 +32,16 @@ locals {
     )
   }
 
+  # The template matches header names case-insensitively by comparing each
+  # request header's name, lower-cased, with these: so they are passed lower-cased.
   request_templates = {
     for name, s in local.sources : name => {
       for ct in s.content_types : ct => templatefile("${path.module}/templates/sqs_send_message.vtl", {
         source             = name
-        delivery_id_header = s.delivery_id_header == "-" ? "" : s.delivery_id_header
-        signature_header   = s.signature_header == "-" ? "" : s.signature_header
-        timestamp_header   = s.timestamp_header
-        event_type_header  = s.event_type_header == "-" ? "" : s.event_type_header
+        delivery_id_header = s.delivery_id_header == "-" ? "" : lower(s.delivery_id_header)
+        signature_header   = s.signature_header == "-" ? "" : lower(s.signature_header)
+        timestamp_header   = lower(s.timestamp_header)
+        event_type_header  = s.event_type_header == "-" ? "" : lower(s.event_type_header)
       })
     }
   }
@@ -88,7 +96,9 @@ data "aws_iam_policy_document" "api" {
   dynamic "statement" {
     for_each = local.restricted_sources
     content {
-      sid       = "Allowlist${replace(title(replace(statement.key, "/[-_]/", " ")), " ", "")}"
+      # Readable, and unique: foo-bar and foo_bar fold to the same letters, so a
+      # hash of the exact key follows them.
+      sid       = "Allowlist${replace(title(replace(statement.key, "/[-_]/", " ")), " ", "")}${substr(sha256(statement.key), 0, 8)}"
       effect    = "Deny"
       actions   = ["execute-api:Invoke"]
       resources = ["${aws_api_gateway_rest_api.this[0].execution_arn}/*/POST/webhooks/${statement.key}"]
@@ -301,7 +311,7 @@ resource "aws_api_gateway_stage" "this" {
 
   # checkov:skip=CKV_AWS_120:Caching would answer a webhook without queueing it.
   # checkov:skip=CKV_AWS_73:X-Ray is an input (xray_tracing_enabled) because it bills per trace; off by default.
-  # checkov:skip=CKV2_AWS_4:Execution logging needs the account-wide API Gateway CloudWatch role, which a module must not manage; access logs are on by default.
+  # checkov:skip=CKV2_AWS_4:Execution logging needs the account-wide API Gateway CloudWatch role, which a module must not manage; access logs (create_access_logs) need it too, so they are off by default and the README shows the one-time role.
   # checkov:skip=CKV2_AWS_51:Webhook senders do not present client certificates.
   # checkov:skip=CKV2_AWS_29:WAF is an account-level choice with its own cost; attach a web ACL to the stage ARN output if you use one.
 }

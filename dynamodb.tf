@@ -34,8 +34,10 @@ resource "aws_dynamodb_table" "this" {
     write_capacity     = var.history_billing_mode == "PROVISIONED" ? var.history_provisioned_capacity.write : null
   }
 
+  # Rejected rows expire after history_rejected_retention_days even when the other
+  # rows are kept forever, so TTL is on whenever either is set.
   dynamic "ttl" {
-    for_each = var.history_retention_days > 0 ? [1] : []
+    for_each = var.history_retention_days > 0 || var.history_rejected_retention_days > 0 ? [1] : []
     content {
       attribute_name = "expires_at"
       enabled        = true
@@ -56,4 +58,11 @@ resource "aws_dynamodb_table" "this" {
   stream_view_type            = var.history_stream_enabled ? "NEW_IMAGE" : null
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.history_retention_days == 0 || var.history_rejected_retention_days <= var.history_retention_days
+      error_message = "history_rejected_retention_days (${var.history_rejected_retention_days}) must not exceed history_retention_days (${var.history_retention_days}): rejected rows are the ones kept for less time. Set history_rejected_retention_days to at most ${var.history_retention_days}."
+    }
+  }
 }

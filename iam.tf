@@ -3,6 +3,18 @@ locals {
     apigateway = "apigateway.amazonaws.com"
     processor  = "lambda.amazonaws.com"
   } : {}
+
+  # IAM role names are global to the account, so a second region with the same
+  # `name` would clash: the names carry the region. It comes from the DLQ's ARN
+  # (the first resource the module creates), like local.region does from the main
+  # queue's: no aws_region data source, whose region attribute 5.100 lacks and
+  # whose name and id 6.x deprecates. The names are therefore known once the DLQ
+  # exists, not in the very first plan.
+  role_region = local.create ? split(":", aws_sqs_queue.dlq[0].arn)[3] : ""
+  role_names = {
+    apigateway = "${var.name}-${local.role_region}-apigw-sqs"
+    processor  = "${var.name}-${local.role_region}-processor"
+  }
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -24,11 +36,20 @@ data "aws_iam_policy_document" "assume" {
 resource "aws_iam_role" "apigateway" {
   count = local.create ? 1 : 0
 
-  name               = "${var.name}-apigw-sqs"
-  description        = "Lets the ${var.name} webhook API send messages to its queue."
-  assume_role_policy = data.aws_iam_policy_document.assume["apigateway"].json
+  name                 = local.role_names.apigateway
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  description          = "Lets the ${var.name} webhook API send messages to its queue."
+  assume_role_policy   = data.aws_iam_policy_document.assume["apigateway"].json
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.role_names.apigateway) <= 64
+      error_message = "The IAM role name ${local.role_names.apigateway} has ${length(local.role_names.apigateway)} characters; IAM allows 64 (name + \"-\" + region + \"-apigw-sqs\"). Shorten name to at most ${64 - 11 - length(local.role_region)} characters."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "apigateway" {
@@ -65,11 +86,20 @@ resource "aws_iam_role_policy" "apigateway" {
 resource "aws_iam_role" "processor" {
   count = local.create ? 1 : 0
 
-  name               = "${var.name}-processor"
-  description        = "Execution role of the ${var.name} webhook processor."
-  assume_role_policy = data.aws_iam_policy_document.assume["processor"].json
+  name                 = local.role_names.processor
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  description          = "Execution role of the ${var.name} webhook processor."
+  assume_role_policy   = data.aws_iam_policy_document.assume["processor"].json
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.role_names.processor) <= 64
+      error_message = "The IAM role name ${local.role_names.processor} has ${length(local.role_names.processor)} characters; IAM allows 64 (name + \"-\" + region + \"-processor\"). Shorten name to at most ${64 - 11 - length(local.role_region)} characters."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "processor" {
@@ -86,9 +116,11 @@ data "aws_iam_policy_document" "processor" {
     resources = [aws_sqs_queue.this[0].arn]
   }
 
+  # GetItem: a duplicate or conflicting delivery re-reads its row when it changed
+  # between the conditional put and the conditional update (history.py).
   statement {
     sid       = "WriteHistory"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"]
     resources = [aws_dynamodb_table.this[0].arn]
   }
 

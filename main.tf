@@ -13,12 +13,36 @@ locals {
     none              = { signature = "", timestamp = "", delivery_id = "", event_type = "" }
   }
 
+  # Content types each scheme's senders use, for a source that leaves content_types
+  # unset (null). From each provider's documentation:
+  #   github: a hook's content_type is json (application/json) or form
+  #     (application/x-www-form-urlencoded, the JSON in a `payload` field), and the
+  #     REST API's default is form (docs.github.com, "Creating webhooks" and "Create a
+  #     repository webhook": config.content_type);
+  #   slack: slash commands and interactivity payloads are sent as
+  #     application/x-www-form-urlencoded, the Events API posts application/json
+  #     (api.slack.com / docs.slack.dev: "Implementing slash commands", "Handling user
+  #     interaction", "Events API");
+  #   stripe, standard_webhooks: JSON bodies (application/json); shopify: JSON (a
+  #     subscription can choose XML, which no source accepts);
+  #   hmac_sha256, none: our own senders; JSON unless content_types says otherwise.
+  scheme_content_types = {
+    stripe            = ["application/json"]
+    github            = ["application/json", "application/x-www-form-urlencoded"]
+    shopify           = ["application/json"]
+    slack             = ["application/json", "application/x-www-form-urlencoded"]
+    standard_webhooks = ["application/json"]
+    hmac_sha256       = ["application/json"]
+    none              = ["application/json"]
+  }
+
   sources = local.create ? {
     for name, s in var.sources : name => merge(s, {
       signature_header   = coalesce(s.signature_header, local.scheme_headers[s.scheme].signature, "-")
       timestamp_header   = local.scheme_headers[s.scheme].timestamp
       delivery_id_header = coalesce(s.delivery_id_header, local.scheme_headers[s.scheme].delivery_id, "-")
       event_type_header  = coalesce(s.event_type_header, local.scheme_headers[s.scheme].event_type, "-")
+      content_types      = s.content_types != null ? s.content_types : local.scheme_content_types[s.scheme]
       verified           = s.scheme != "none"
     })
   } : {}

@@ -79,8 +79,18 @@ output "processor_log_group_name" {
 }
 
 output "processor_package_base64sha256" {
-  description = "Base64 SHA-256 of the deployed processor zip (equal to what `make package` prints)."
+  description = "Base64 SHA-256 of the deployed processor zip (the function's CodeSha256): the code plus webhook_config/sources.json, the per-source configuration."
   value       = module.package.output_base64sha256
+}
+
+output "processor_code_base64sha256" {
+  description = "Base64 SHA-256 of a zip of the processor code alone, equal to what `make package` prints."
+  value       = module.package.code_base64sha256
+}
+
+output "processor_package_path" {
+  description = "Local path of the deployed zip, written by archive_file under the root module's .build/ (a saved plan needs it at apply time)."
+  value       = module.package.output_path
 }
 
 output "processor_role_arn" {

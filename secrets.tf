@@ -8,6 +8,8 @@ resource "aws_secretsmanager_secret" "this" {
   name        = "${var.name}/webhook-signing/${each.key}"
   description = "Signing secret for webhook source ${each.key} (${each.value.scheme}). A string, or a JSON array of strings while rotating."
   kms_key_id  = var.kms_key_arn
+  # After destroy the secret (and its name) is kept this long; 0 deletes it at once.
+  recovery_window_in_days = var.secret_recovery_window_days
 
   tags = var.tags
 

@@ -11,6 +11,19 @@ resource "aws_sqs_queue" "dlq" {
   kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
 
   tags = var.tags
+
+  # Inputs that would otherwise be ignored without a word. Checked here because the
+  # DLQ exists whenever the module creates anything (there may be no alarm at all).
+  lifecycle {
+    precondition {
+      condition     = !(var.create_sns_topic && var.sns_topic_arn != null)
+      error_message = "sns_topic_arn is set but create_sns_topic is true, so the alarms would notify the module's own topic and ignore ${coalesce(var.sns_topic_arn, "-")}. Set create_sns_topic = false to use your topic, or drop sns_topic_arn."
+    }
+    precondition {
+      condition     = length(var.alarm_emails) == 0 || (var.create_alarms && var.create_sns_topic)
+      error_message = "alarm_emails (${join(", ", var.alarm_emails)}) would receive nothing: they are subscribed only to the module-created topic of the module's alarms, and ${var.create_alarms ? "create_sns_topic is false" : "create_alarms is false"}. Subscribe them to your own topic, or drop alarm_emails."
+    }
+  }
 }
 
 resource "aws_sqs_queue" "this" {
@@ -55,4 +68,124 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
     redrivePermission = "byQueue"
     sourceQueueArns   = [aws_sqs_queue.this[0].arn]
   })
+}
+
+################################################################################
+# Queue policies: who may send, and TLS only
+################################################################################
+
+locals {
+  # Everyone who may send to the main queue: the API and the operators' replay tools.
+  queue_senders = local.create ? distinct(concat([aws_iam_role.apigateway[0].arn], var.replay_principal_arns)) : []
+}
+
+# SendMessage only from the API Gateway role and replay_principal_arns. The Deny
+# is what makes it "only": an Allow in a queue policy adds to identity policies,
+# so without it any principal of the account with sqs:SendMessage on * could
+# write forged messages. aws:PrincipalArn is the role's ARN for its sessions.
+# The processor keeps receiving and deleting through its identity policy.
+data "aws_iam_policy_document" "queue" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "AllowSendFromApiAndReplay"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.this[0].arn]
+    principals {
+      type        = "AWS"
+      identifiers = local.queue_senders
+    }
+  }
+
+  statement {
+    sid       = "DenySendFromOthers"
+    effect    = "Deny"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.this[0].arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = local.queue_senders
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.this[0].arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  count = local.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.this[0].id
+  policy    = data.aws_iam_policy_document.queue[0].json
+}
+
+# The DLQ: TLS only, and the replay principals may read, delete and send there
+# (webhookctl dlq list / replay). SQS itself moves messages in from the main queue.
+data "aws_iam_policy_document" "dlq" {
+  count = local.create ? 1 : 0
+
+  dynamic "statement" {
+    for_each = length(var.replay_principal_arns) > 0 ? [1] : []
+    content {
+      sid = "AllowReplay"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:SendMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+      ]
+      resources = [aws_sqs_queue.dlq[0].arn]
+      principals {
+        type        = "AWS"
+        identifiers = distinct(var.replay_principal_arns)
+      }
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq[0].arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  count = local.create ? 1 : 0
+
+  queue_url = aws_sqs_queue.dlq[0].id
+  policy    = data.aws_iam_policy_document.dlq[0].json
+
+  # After the redrive allow policy, which is set on the same queue: SQS changes only
+  # the attributes named, but the local account (moto) clears a queue's Policy on
+  # any SetQueueAttributes that omits it. The order costs nothing on AWS.
+  depends_on = [aws_sqs_queue_redrive_allow_policy.dlq]
 }

@@ -38,6 +38,29 @@ variable "kms_key_arn" {
   }
 }
 
+variable "role_path" {
+  description = "IAM path of the module's two roles (API Gateway -> SQS, processor). Their names are <name>-<region>-apigw-sqs and <name>-<region>-processor: IAM names are global to the account, so the region keeps two deployments of one name apart."
+  type        = string
+  default     = "/"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^/([!-.0-~]+/)*$", var.role_path)) && length(var.role_path) <= 512
+    error_message = "role_path must start and end with '/' (\"/\" or \"/team/webhooks/\"), hold at most 512 printable characters and no empty segment."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of a managed policy set as the permissions boundary of the module's two roles. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null ? true : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be an IAM managed policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)."
+  }
+}
+
 ################################################################################
 # Sources (one POST /webhooks/{source} each)
 ################################################################################
@@ -51,7 +74,9 @@ variable "sources" {
     timestamp_tolerance_seconds: for schemes that sign a timestamp (stripe, slack, standard_webhooks).
     signature_header / signature_encoding (hex|base64) / signature_prefix: for hmac_sha256.
     delivery_id_header / event_type_header: override or add the headers that carry the delivery id and event type.
-    content_types: accepted Content-Type values; anything else gets 415.
+    content_types: accepted Content-Type values; anything else gets 415. Null (the default): what the scheme's
+      provider sends: github and slack application/json and application/x-www-form-urlencoded (GitHub's form
+      hooks, Slack's commands and interactivity), every other scheme application/json.
     allowed_cidrs: when non-empty, only these sender CIDRs may post to this source (API resource policy).
     throttling_rate_limit / throttling_burst_limit: per-source stage throttling.
   EOT
@@ -64,7 +89,7 @@ variable "sources" {
     signature_prefix            = optional(string, "")
     delivery_id_header          = optional(string)
     event_type_header           = optional(string)
-    content_types               = optional(list(string), ["application/json"])
+    content_types               = optional(list(string))
     allowed_cidrs               = optional(list(string), [])
     throttling_rate_limit       = optional(number)
     throttling_burst_limit      = optional(number)
@@ -100,8 +125,8 @@ variable "sources" {
     error_message = "secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)."
   }
   validation {
-    condition     = alltrue([for s in values(var.sources) : s.timestamp_tolerance_seconds >= 30 && s.timestamp_tolerance_seconds <= 3600])
-    error_message = "timestamp_tolerance_seconds must be between 30 and 3600."
+    condition     = alltrue([for s in values(var.sources) : floor(s.timestamp_tolerance_seconds) == s.timestamp_tolerance_seconds && s.timestamp_tolerance_seconds >= 30 && s.timestamp_tolerance_seconds <= 3600])
+    error_message = "timestamp_tolerance_seconds must be a whole number of seconds between 30 and 3600."
   }
   validation {
     # These names are spliced into the VTL template inside single quotes.
@@ -112,8 +137,8 @@ variable "sources" {
   }
   validation {
     condition = alltrue(flatten([for s in values(var.sources) : [
-      for ct in s.content_types : contains(["application/json", "application/x-www-form-urlencoded", "text/plain"], ct)
-    ]])) && alltrue([for s in values(var.sources) : length(s.content_types) > 0])
+      for ct in coalesce(s.content_types, []) : contains(["application/json", "application/x-www-form-urlencoded", "text/plain"], ct)
+    ]])) && alltrue([for s in values(var.sources) : s.content_types == null ? true : length(s.content_types) > 0])
     error_message = "content_types must be a non-empty subset of application/json, application/x-www-form-urlencoded and text/plain."
   }
   validation {
@@ -123,6 +148,27 @@ variable "sources" {
   validation {
     condition     = alltrue([for s in values(var.sources) : (s.throttling_rate_limit == null) == (s.throttling_burst_limit == null)])
     error_message = "Set both throttling_rate_limit and throttling_burst_limit for a source, or neither."
+  }
+  validation {
+    # API Gateway's burst limit is an integer; its rate limit is a double.
+    condition     = alltrue([for s in values(var.sources) : s.throttling_burst_limit == null ? true : floor(s.throttling_burst_limit) == s.throttling_burst_limit && s.throttling_burst_limit >= 0])
+    error_message = "throttling_burst_limit must be a whole number of requests, 0 or more (throttling_rate_limit may be fractional)."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : s.throttling_rate_limit == null ? true : s.throttling_rate_limit >= 0])
+    error_message = "throttling_rate_limit must be 0 or more requests per second (fractions are allowed)."
+  }
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days Secrets Manager keeps a module-created signing secret after destroy before deleting it for good (its name stays taken meanwhile). 0 deletes at once, for ephemeral environments; otherwise 7 to 30."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.secret_recovery_window_days == 0 || (floor(var.secret_recovery_window_days) == var.secret_recovery_window_days && var.secret_recovery_window_days >= 7 && var.secret_recovery_window_days <= 30)
+    error_message = "secret_recovery_window_days must be 0 (delete at once) or a whole number of days between 7 and 30."
   }
 }
 
@@ -150,7 +196,7 @@ variable "stage_throttling_rate_limit" {
 
   validation {
     condition     = var.stage_throttling_rate_limit > 0
-    error_message = "stage_throttling_rate_limit must be positive."
+    error_message = "stage_throttling_rate_limit must be positive (requests per second; fractions are allowed)."
   }
 }
 
@@ -161,15 +207,15 @@ variable "stage_throttling_burst_limit" {
   nullable    = false
 
   validation {
-    condition     = var.stage_throttling_burst_limit > 0
-    error_message = "stage_throttling_burst_limit must be positive."
+    condition     = floor(var.stage_throttling_burst_limit) == var.stage_throttling_burst_limit && var.stage_throttling_burst_limit > 0
+    error_message = "stage_throttling_burst_limit must be a whole, positive number of requests (API Gateway's burst limit is an integer)."
   }
 }
 
 variable "create_access_logs" {
-  description = "Write API Gateway access logs (JSON, one line per request) to a module-managed log group. Needs the account-wide API Gateway CloudWatch role, which this module does not manage."
+  description = "Write API Gateway access logs (JSON, one line per request) to a module-managed log group. Off by default: API Gateway can only log once the region's account-level CloudWatch Logs role is set (aws_api_gateway_account), which this module does not manage; the README shows the one-time snippet."
   type        = bool
-  default     = true
+  default     = false
   nullable    = false
 }
 
@@ -188,17 +234,34 @@ variable "queue_visibility_timeout_seconds" {
   description = "Main queue visibility timeout. Null: 6 x processor_timeout, as AWS recommends for Lambda triggers. Must be at least that."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.queue_visibility_timeout_seconds == null ? true : floor(var.queue_visibility_timeout_seconds) == var.queue_visibility_timeout_seconds && var.queue_visibility_timeout_seconds >= 0 && var.queue_visibility_timeout_seconds <= 43200
+    error_message = "queue_visibility_timeout_seconds must be null or a whole number of seconds between 0 and 43200."
+  }
 }
 
 variable "queue_message_retention_seconds" {
-  description = "How long the main queue keeps a message the processor has not handled (a backlog buffer)."
+  description = "How long the main queue keeps a message the processor has not handled (a backlog buffer). SQS counts retention from a message's first enqueue, also in the dead-letter queue (14 days): a message that waited N days here keeps 14 - N days there. The default, 14 days, keeps every webhook recoverable for 14 days after receipt, wherever it waits."
   type        = number
-  default     = 345600
+  default     = 1209600
   nullable    = false
 
   validation {
-    condition     = var.queue_message_retention_seconds >= 60 && var.queue_message_retention_seconds <= 1209600
-    error_message = "queue_message_retention_seconds must be between 60 and 1209600 (14 days)."
+    condition     = floor(var.queue_message_retention_seconds) == var.queue_message_retention_seconds && var.queue_message_retention_seconds >= 60 && var.queue_message_retention_seconds <= 1209600
+    error_message = "queue_message_retention_seconds must be a whole number of seconds between 60 and 1209600 (14 days)."
+  }
+}
+
+variable "replay_principal_arns" {
+  description = "IAM roles or users (ARNs) allowed to send to the main queue besides API Gateway, and to read, delete and send on the dead-letter queue: whoever runs `webhookctl dlq replay` or `history requeue`. The main queue's policy denies sqs:SendMessage to every other principal, and both queues deny requests without TLS."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.replay_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+", a))])
+    error_message = "replay_principal_arns entries must be IAM role or user ARNs (arn:aws:iam::ACCOUNT:role/NAME or :user/NAME); the condition matches aws:PrincipalArn, which is the role ARN for a role's sessions."
   }
 }
 
@@ -209,8 +272,8 @@ variable "queue_max_receive_count" {
   nullable    = false
 
   validation {
-    condition     = var.queue_max_receive_count >= 1 && var.queue_max_receive_count <= 1000
-    error_message = "queue_max_receive_count must be between 1 and 1000."
+    condition     = floor(var.queue_max_receive_count) == var.queue_max_receive_count && var.queue_max_receive_count >= 1 && var.queue_max_receive_count <= 1000
+    error_message = "queue_max_receive_count must be a whole number between 1 and 1000."
   }
 }
 
@@ -221,8 +284,8 @@ variable "queue_max_message_size" {
   nullable    = false
 
   validation {
-    condition     = var.queue_max_message_size >= 1024 && var.queue_max_message_size <= 1048576
-    error_message = "queue_max_message_size must be between 1024 and 1048576 bytes."
+    condition     = floor(var.queue_max_message_size) == var.queue_max_message_size && var.queue_max_message_size >= 1024 && var.queue_max_message_size <= 1048576
+    error_message = "queue_max_message_size must be a whole number of bytes between 1024 and 1048576."
   }
 }
 
@@ -249,32 +312,32 @@ variable "processor_memory_size" {
   nullable    = false
 
   validation {
-    condition     = var.processor_memory_size >= 128 && var.processor_memory_size <= 10240
-    error_message = "processor_memory_size must be between 128 and 10240 MB."
+    condition     = floor(var.processor_memory_size) == var.processor_memory_size && var.processor_memory_size >= 128 && var.processor_memory_size <= 10240
+    error_message = "processor_memory_size must be a whole number of MB between 128 and 10240."
   }
 }
 
 variable "processor_timeout" {
-  description = "Processor timeout in seconds."
+  description = "Processor timeout in seconds. The processor derives its SDK timeouts and its end-of-invocation safety margin from it; the module refuses a timeout too short for one SDK call with all its retries, or for the batch (see processor_batch_size)."
   type        = number
   default     = 30
   nullable    = false
 
   validation {
-    condition     = var.processor_timeout >= 3 && var.processor_timeout <= 900
-    error_message = "processor_timeout must be between 3 and 900 seconds."
+    condition     = floor(var.processor_timeout) == var.processor_timeout && var.processor_timeout >= 3 && var.processor_timeout <= 900
+    error_message = "processor_timeout must be a whole number of seconds between 3 and 900."
   }
 }
 
 variable "processor_batch_size" {
-  description = "Most SQS messages handed to one processor invocation."
+  description = "Most SQS messages handed to one processor invocation. The batch must fit in 80 % of processor_timeout even when one of its SDK calls takes all its retries: that call's worst case plus 0.1 s for every other record (a healthy record takes about 12 ms). Records an invocation cannot start in time are handed back, and each hand-back counts toward queue_max_receive_count; the module refuses a batch that does not fit and says what would."
   type        = number
   default     = 10
   nullable    = false
 
   validation {
-    condition     = var.processor_batch_size >= 1 && var.processor_batch_size <= 10000
-    error_message = "processor_batch_size must be between 1 and 10000."
+    condition     = floor(var.processor_batch_size) == var.processor_batch_size && var.processor_batch_size >= 1 && var.processor_batch_size <= 10000
+    error_message = "processor_batch_size must be a whole number between 1 and 10000."
   }
 }
 
@@ -285,8 +348,8 @@ variable "processor_batching_window_seconds" {
   nullable    = false
 
   validation {
-    condition     = var.processor_batching_window_seconds >= 0 && var.processor_batching_window_seconds <= 300
-    error_message = "processor_batching_window_seconds must be between 0 and 300."
+    condition     = floor(var.processor_batching_window_seconds) == var.processor_batching_window_seconds && var.processor_batching_window_seconds >= 0 && var.processor_batching_window_seconds <= 300
+    error_message = "processor_batching_window_seconds must be a whole number of seconds between 0 and 300."
   }
 }
 
@@ -297,8 +360,8 @@ variable "processor_maximum_concurrency" {
   nullable    = false
 
   validation {
-    condition     = var.processor_maximum_concurrency >= 2 && var.processor_maximum_concurrency <= 1000
-    error_message = "processor_maximum_concurrency must be between 2 and 1000."
+    condition     = floor(var.processor_maximum_concurrency) == var.processor_maximum_concurrency && var.processor_maximum_concurrency >= 2 && var.processor_maximum_concurrency <= 1000
+    error_message = "processor_maximum_concurrency must be a whole number between 2 and 1000."
   }
 }
 
@@ -350,6 +413,11 @@ variable "history_provisioned_capacity" {
   })
   default  = { read = 5, write = 5 }
   nullable = false
+
+  validation {
+    condition     = alltrue([for c in [var.history_provisioned_capacity.read, var.history_provisioned_capacity.write] : floor(c) == c && c >= 1])
+    error_message = "history_provisioned_capacity read and write must each be a whole number of capacity units, 1 or more."
+  }
 }
 
 variable "history_retention_days" {
@@ -359,20 +427,44 @@ variable "history_retention_days" {
   nullable    = false
 
   validation {
-    condition     = var.history_retention_days >= 0
-    error_message = "history_retention_days must be 0 (forever) or a positive number of days."
+    condition     = floor(var.history_retention_days) == var.history_retention_days && var.history_retention_days >= 0
+    error_message = "history_retention_days must be a whole number of days: 0 (forever) or more."
+  }
+}
+
+variable "history_rejected_retention_days" {
+  description = "Days a rejected row (bad or missing signature) is kept. Rejected rows keep the full body, so that `webhookctl history requeue` can recover real events rejected by a mistyped secret; they expire sooner than the rest because anyone can produce them. At most history_retention_days when that is above 0; 0 keeps them as long as every other row."
+  type        = number
+  default     = 14
+  nullable    = false
+
+  validation {
+    condition     = floor(var.history_rejected_retention_days) == var.history_rejected_retention_days && var.history_rejected_retention_days >= 0
+    error_message = "history_rejected_retention_days must be a whole number of days: 0 (as long as other rows) or more."
+  }
+}
+
+variable "history_invalid_body_bytes" {
+  description = "Bytes of the body kept on an invalid row (unparseable, missing source...), with the full body's size and SHA-256; longer bodies are cut and flagged body_truncated. Verified, rejected and conflict rows keep the body up to history_max_stored_body_bytes."
+  type        = number
+  default     = 4096
+  nullable    = false
+
+  validation {
+    condition     = floor(var.history_invalid_body_bytes) == var.history_invalid_body_bytes && var.history_invalid_body_bytes >= 0 && var.history_invalid_body_bytes <= 380000
+    error_message = "history_invalid_body_bytes must be a whole number of bytes between 0 and 380000."
   }
 }
 
 variable "history_deletion_protection" {
-  description = "Protect the history table from deletion."
+  description = "Protect the history table from deletion (on by default: it is the record of every webhook). Set false in ephemeral environments, apply, then destroy."
   type        = bool
-  default     = false
+  default     = true
   nullable    = false
 }
 
 variable "history_stream_enabled" {
-  description = "Enable a DynamoDB stream (NEW_IMAGE) so downstream consumers get each new event exactly once."
+  description = "Enable a DynamoDB stream (NEW_IMAGE) of the history table for downstream consumers. It carries every row change (new rows, duplicate counts, conflicts, superseded marks), and a Lambda consumer can receive a record more than once: filter on INSERT of processed rows and deduplicate on event_id."
   type        = bool
   default     = false
   nullable    = false
@@ -385,8 +477,8 @@ variable "history_max_stored_body_bytes" {
   nullable    = false
 
   validation {
-    condition     = var.history_max_stored_body_bytes >= 1024 && var.history_max_stored_body_bytes <= 380000
-    error_message = "history_max_stored_body_bytes must be between 1024 and 380000 (room for the other attributes in a 400 KB item)."
+    condition     = floor(var.history_max_stored_body_bytes) == var.history_max_stored_body_bytes && var.history_max_stored_body_bytes >= 1024 && var.history_max_stored_body_bytes <= 380000
+    error_message = "history_max_stored_body_bytes must be a whole number of bytes between 1024 and 380000 (room for the other attributes in a 400 KB item)."
   }
 }
 
@@ -402,20 +494,25 @@ variable "create_alarms" {
 }
 
 variable "create_sns_topic" {
-  description = "Create the SNS topic the alarms notify. False: pass sns_topic_arn (or leave both unset for alarms without actions)."
+  description = "Create the SNS topic the alarms notify. False: pass sns_topic_arn (or leave it unset for alarms without actions). Refused together with sns_topic_arn, which would be ignored."
   type        = bool
   default     = true
   nullable    = false
 }
 
 variable "sns_topic_arn" {
-  description = "Existing SNS topic for alarm notifications, used when create_sns_topic is false."
+  description = "Existing SNS topic for alarm notifications; needs create_sns_topic = false (the module refuses it otherwise rather than ignore it)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.sns_topic_arn == null ? true : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.sns_topic_arn))
+    error_message = "sns_topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
 }
 
 variable "alarm_emails" {
-  description = "Email addresses subscribed to the module-created SNS topic."
+  description = "Email addresses subscribed to the module-created SNS topic. Needs create_alarms and create_sns_topic (the module refuses them otherwise rather than ignore them)."
   type        = list(string)
   default     = []
   nullable    = false
@@ -431,4 +528,9 @@ variable "alarm_oldest_message_age_seconds" {
   type        = number
   default     = 900
   nullable    = false
+
+  validation {
+    condition     = floor(var.alarm_oldest_message_age_seconds) == var.alarm_oldest_message_age_seconds && var.alarm_oldest_message_age_seconds >= 1
+    error_message = "alarm_oldest_message_age_seconds must be a whole number of seconds, 1 or more (SQS reports the age in whole seconds)."
+  }
 }

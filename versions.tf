@@ -9,9 +9,6 @@ terraform {
       # installed offline here (README "Toolchain"). Nothing deprecated in 6.x is used.
       version = ">= 5.100, < 7.0"
     }
-    archive = {
-      source  = "hashicorp/archive"
-      version = ">= 1.3"
-    }
+    # hashicorp/archive (>= 1.3) is required by modules/lambda-package, which uses it.
   }
 }

@@ -91,6 +91,34 @@ if ! stamp_ok tofu "$OPENTOFU_VERSION" || [ ! -x "$CACHE/bin/tofu" ]; then
   stamp_set tofu "$OPENTOFU_VERSION"
 fi
 
+# --- tflint --------------------------------------------------------------------------------
+if ! stamp_ok tflint "$TFLINT_VERSION" || [ ! -x "$CACHE/bin/tflint" ]; then
+  log "downloading $TFLINT_MODULE@$TFLINT_VERSION from the Go module proxy"
+  dir=$(go_module_dir "$TFLINT_MODULE@$TFLINT_VERSION")
+  run_logged tflint "WEBHOOK_INGEST_CACHE=$CACHE $0" build_in_module "$dir" "$CACHE/bin/tflint" .
+  stamp_set tflint "$TFLINT_VERSION"
+fi
+
+# --- The aws 6.x schema (from the CDKTF bindings' jsii assembly) ------------------------------
+schema_file="$CACHE/schema/aws-$AWS_SCHEMA_VERSION.json"
+# Re-extracted when the bindings' version or the extract's format (tools/schema_check.py) changes.
+schema_format=$(sed -n 's/^SCHEMA_FORMAT: Final = \([0-9]*\)$/\1/p' "$ROOT/tools/schema_check.py")
+schema_key="cdktf-cdktf-provider-aws==$CDKTF_PROVIDER_AWS_VERSION format=$schema_format"
+if ! stamp_ok aws-schema "$schema_key" || [ ! -s "$schema_file" ]; then
+  log "extracting the aws $AWS_SCHEMA_VERSION schema from cdktf-cdktf-provider-aws $CDKTF_PROVIDER_AWS_VERSION"
+  wheel_dir=$(mktemp -d)
+  # --no-deps: only the wheel's jsii assembly is read; nothing is installed.
+  extract_schema() {
+    "$CACHE/venv/bin/pip" download --no-deps --quiet -d "$wheel_dir" \
+      "cdktf-cdktf-provider-aws==$CDKTF_PROVIDER_AWS_VERSION" &&
+      (cd "$ROOT" && timed "$CACHE/venv/bin/python" -m tools.schema_check extract \
+        --wheel "$(ls "$wheel_dir"/*.whl)" --out "$schema_file")
+  }
+  run_logged aws-schema "WEBHOOK_INGEST_CACHE=$CACHE $0" extract_schema
+  rm -rf "$wheel_dir"
+  stamp_set aws-schema "$schema_key"
+fi
+
 # --- Providers -----------------------------------------------------------------------------
 # install_provider TYPE VERSION BINARY: lays BINARY out in the mirror for both registries.
 install_provider() {
@@ -168,6 +196,7 @@ export CHECKPOINT_DISABLE=1
 export WEBHOOK_INGEST_CACHE="$CACHE"
 export WEBHOOK_INGEST_AWS_PROVIDER_VERSION="$aws_version"
 export WEBHOOK_INGEST_ARCHIVE_PROVIDER_VERSION="$archive_version"
+export WEBHOOK_INGEST_AWS_SCHEMA_VERSION="$AWS_SCHEMA_VERSION"
 ENV
 
 log "toolchain ready in $CACHE ($(( $(date +%s) - START ))s)"
@@ -175,3 +204,5 @@ log "  terraform: $("$CACHE/bin/terraform" version 2>/dev/null | head -n 1) (lib
 log "  tofu:      $(TF_CLI_CONFIG_FILE=/dev/null "$CACHE/bin/tofu" version 2>/dev/null | head -n 1)"
 log "  aws:       $aws_version, $aws_source"
 log "  archive:   $archive_version, built from the Go module proxy"
+log "  tflint:    $("$CACHE/bin/tflint" --version 2>/dev/null | head -n 1)"
+log "  schema:    aws $AWS_SCHEMA_VERSION, $schema_file"

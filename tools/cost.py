@@ -10,9 +10,10 @@ the list prices from pricing/aws-prices.json, and prints, for payloads of 1, 10 
   the ingestion path) -> the same processing side;
 * alternative B: HTTP API -> SQS-SendMessage integration -> the same processing side.
 
-Only the standard library is used. The variables.tf reader is a small HCL tokenizer
-that understands comments, strings, heredocs and nested blocks well enough to find
-`variable "NAME" { default = <scalar> }`; it is not a full HCL parser.
+variables.tf and tfvars files are read with python-hcl2 (through tools/hcl_reader.py).
+With --plan, the settings come instead from `terraform show -json` of a saved plan of
+your own root module: the resolved values of the module call's planned resources, or,
+where a value is unknown until apply, the call's arguments and the module's defaults.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, cast
+
+if __package__ in (None, ""):  # run as `python tools/cost.py`, or loaded from its file by the tests
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools import hcl_reader
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 DEFAULT_VARIABLES: Final = REPO_ROOT / "variables.tf"
@@ -51,287 +55,19 @@ class CostError(Exception):
 
 
 # --------------------------------------------------------------------------------------
-# A small HCL reader: enough for variables.tf defaults and `name = value` tfvars files.
+# Reading variables.tf and tfvars files: python-hcl2 parses, tools/hcl_reader.py walks.
 # --------------------------------------------------------------------------------------
 
-
-class NonScalar:
-    """An attribute value that is not a literal number, string, bool or null."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return f"NonScalar({self.text!r})"
+NonScalar = hcl_reader.NonScalar
+Scalar = hcl_reader.Scalar
+Value = hcl_reader.Value
 
 
-Scalar = int | float | str | bool | None
-Value = Scalar | NonScalar
-
-
-@dataclass(frozen=True)
-class _Tok:
-    kind: Literal["ident", "number", "string", "punct", "newline"]
-    text: str
-    line: int
-    value: Any = None  # decoded string value; None when the string has interpolation
-
-
-_PUNCT_MULTI: Final = ("==", "!=", "<=", ">=", "=>", "&&", "||", "...")
-_NUMBER_RE: Final = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_IDENT_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_HEREDOC_RE: Final = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
-_ESCAPES: Final = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-
-
-class _Lexer:
-    def __init__(self, text: str, origin: str) -> None:
-        self.s = text
-        self.origin = origin
-        self.pos = 0
-        self.line = 1
-
-    def error(self, message: str, line: int | None = None) -> CostError:
-        return CostError(f"{self.origin}:{line or self.line}: {message}")
-
-    def tokens(self) -> list[_Tok]:
-        out: list[_Tok] = []
-        s = self.s
-        while self.pos < len(s):
-            c = s[self.pos]
-            if c == "\n":
-                out.append(_Tok("newline", "\n", self.line))
-                self.line += 1
-                self.pos += 1
-            elif c in " \t\r\ufeff":
-                self.pos += 1
-            elif c == "#" or s.startswith("//", self.pos):
-                end = s.find("\n", self.pos)
-                self.pos = len(s) if end < 0 else end
-            elif s.startswith("/*", self.pos):
-                end = s.find("*/", self.pos + 2)
-                if end < 0:
-                    raise self.error("unterminated /* comment")
-                self.line += s.count("\n", self.pos, end)
-                self.pos = end + 2
-            elif c == '"':
-                out.append(self._string())
-            elif (m := _HEREDOC_RE.match(s, self.pos)) is not None:
-                out.append(self._heredoc(m))
-            elif (m := _NUMBER_RE.match(s, self.pos)) is not None:
-                out.append(_Tok("number", m.group(), self.line))
-                self.pos = m.end()
-            elif (m := _IDENT_RE.match(s, self.pos)) is not None:
-                out.append(_Tok("ident", m.group(), self.line))
-                self.pos = m.end()
-            else:
-                op = next((p for p in _PUNCT_MULTI if s.startswith(p, self.pos)), c)
-                out.append(_Tok("punct", op, self.line))
-                self.pos += len(op)
-        return out
-
-    def _string(self) -> _Tok:
-        """A quoted template; returns its decoded value, or None if it interpolates."""
-        start_line = self.line
-        s = self.s
-        self.pos += 1
-        chars: list[str] = []
-        templated = False
-        while True:
-            if self.pos >= len(s) or s[self.pos] == "\n":
-                raise self.error("unterminated string", start_line)
-            c = s[self.pos]
-            if c == '"':
-                self.pos += 1
-                break
-            if c == "\\":
-                nxt = s[self.pos + 1 : self.pos + 2]
-                if nxt in _ESCAPES:
-                    chars.append(_ESCAPES[nxt])
-                    self.pos += 2
-                elif nxt == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", s[self.pos + 2 : self.pos + 6]):
-                    chars.append(chr(int(s[self.pos + 2 : self.pos + 6], 16)))
-                    self.pos += 6
-                elif nxt == "U" and re.fullmatch(r"[0-9A-Fa-f]{8}", s[self.pos + 2 : self.pos + 10]):
-                    chars.append(chr(int(s[self.pos + 2 : self.pos + 10], 16)))
-                    self.pos += 10
-                else:
-                    raise self.error(f"invalid escape \\{nxt} in string")
-            elif s.startswith(("$${", "%%{"), self.pos):
-                chars.append(s[self.pos + 1 : self.pos + 3])
-                self.pos += 3
-            elif s.startswith(("${", "%{"), self.pos):
-                templated = True
-                self._skip_template_expression()
-            else:
-                chars.append(c)
-                self.pos += 1
-        text = "".join(chars)
-        return _Tok("string", text, start_line, None if templated else text)
-
-    def _skip_template_expression(self) -> None:
-        """Skips `${ ... }` including nested braces and nested quoted strings."""
-        s = self.s
-        start_line = self.line
-        self.pos += 2
-        depth = 1
-        while depth:
-            if self.pos >= len(s):
-                raise self.error("unterminated ${ in string", start_line)
-            c = s[self.pos]
-            if c == '"':
-                self._string()
-                continue
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-            elif c == "\n":
-                self.line += 1
-            self.pos += 1
-
-    def _heredoc(self, m: re.Match[str]) -> _Tok:
-        start_line = self.line
-        marker = m.group(2)
-        self.pos = m.end()
-        self.line += 1
-        lines: list[str] = []
-        while True:
-            if self.pos >= len(self.s):
-                raise self.error(f"unterminated heredoc <<{marker}", start_line)
-            end = self.s.find("\n", self.pos)
-            line = self.s[self.pos : len(self.s) if end < 0 else end]
-            if line.strip() == marker:
-                self.pos = len(self.s) if end < 0 else end  # the newline stays a token
-                break
-            lines.append(line.rstrip("\r"))
-            self.pos = len(self.s) if end < 0 else end + 1
-            self.line += 1
-        if m.group(1):  # <<-: strip the common leading whitespace
-            indents = [len(x) - len(x.lstrip()) for x in lines if x.strip()]
-            cut = min(indents, default=0)
-            lines = [x[cut:] for x in lines]
-        text = "".join(x + "\n" for x in lines)
-        templated = "${" in text.replace("$${", "") or "%{" in text.replace("%%{", "")
-        return _Tok("string", text, start_line, None if templated else text)
-
-
-@dataclass
-class _Block:
-    type: str
-    labels: list[str]
-    attrs: dict[str, Value]
-    blocks: list[_Block]
-    line: int
-
-
-class _Parser:
-    _OPEN: Final = {"{": "}", "[": "]", "(": ")"}
-
-    def __init__(self, toks: list[_Tok], origin: str) -> None:
-        self.t = toks
-        self.i = 0
-        self.origin = origin
-
-    def error(self, message: str, tok: _Tok | None = None) -> CostError:
-        line = tok.line if tok else (self.t[-1].line if self.t else 1)
-        return CostError(f"{self.origin}:{line}: {message}")
-
-    def peek(self, k: int = 0) -> _Tok | None:
-        j = self.i + k
-        return self.t[j] if j < len(self.t) else None
-
-    def body(self, nested: bool) -> tuple[dict[str, Value], list[_Block]]:
-        attrs: dict[str, Value] = {}
-        blocks: list[_Block] = []
-        while True:
-            tok = self.peek()
-            if tok is None:
-                if nested:
-                    raise self.error("unexpected end of file: a block is not closed")
-                return attrs, blocks
-            if tok.kind == "newline":
-                self.i += 1
-                continue
-            if nested and tok.kind == "punct" and tok.text == "}":
-                return attrs, blocks
-            if tok.kind != "ident":
-                raise self.error(f"expected an attribute or block name, found {tok.text!r}", tok)
-            nxt = self.peek(1)
-            if nxt is not None and nxt.kind == "punct" and nxt.text == "=":
-                self.i += 2
-                if tok.text in attrs:
-                    raise self.error(f"attribute {tok.text!r} is set twice", tok)
-                attrs[tok.text] = self.expression(tok)
-                continue
-            blocks.append(self.block())
-
-    def block(self) -> _Block:
-        head = self.t[self.i]
-        self.i += 1
-        labels: list[str] = []
-        while (tok := self.peek()) is not None and tok.kind in ("string", "ident"):
-            labels.append(tok.text)
-            self.i += 1
-        tok = self.peek()
-        if tok is None or tok.kind != "punct" or tok.text != "{":
-            found = "end of file" if tok is None else repr(tok.text)
-            raise self.error(f"expected '{{' after block {head.text!r}, found {found}", tok or head)
-        self.i += 1
-        attrs, blocks = self.body(nested=True)
-        self.i += 1  # the closing brace
-        return _Block(head.text, labels, attrs, blocks, head.line)
-
-    def expression(self, name_tok: _Tok) -> Value:
-        """Collects an expression up to the end of its line (or a block's closing brace)."""
-        parts: list[_Tok] = []
-        stack: list[str] = []
-        while (tok := self.peek()) is not None:
-            if tok.kind == "newline" and not stack:
-                break
-            if tok.kind == "punct":
-                if tok.text in self._OPEN:
-                    stack.append(self._OPEN[tok.text])
-                elif tok.text in ")]}":
-                    if not stack:
-                        if tok.text == "}":
-                            break  # a one-line block: `variable "x" { default = 1 }`
-                        raise self.error(f"unbalanced {tok.text!r}", tok)
-                    if stack.pop() != tok.text:
-                        raise self.error(f"mismatched {tok.text!r}", tok)
-            parts.append(tok)
-            self.i += 1
-        if stack:
-            raise self.error(f"unclosed bracket in the value of {name_tok.text!r}", name_tok)
-        if not parts:
-            raise self.error(f"{name_tok.text!r} has no value", name_tok)
-        return _scalar(parts)
-
-
-def _number(text: str) -> int | float:
-    return int(text) if re.fullmatch(r"\d+", text) else float(text)
-
-
-def _scalar(parts: Sequence[_Tok]) -> Value:
-    kinds = [(p.kind, p.text) for p in parts]
-    if len(parts) == 1:
-        p = parts[0]
-        if p.kind == "number":
-            return _number(p.text)
-        if p.kind == "string" and p.value is not None:
-            return str(p.value)
-        if p.kind == "ident" and p.text in ("true", "false"):
-            return p.text == "true"
-        if p.kind == "ident" and p.text == "null":
-            return None
-    if len(parts) == 2 and kinds[0] == ("punct", "-") and parts[1].kind == "number":
-        return -_number(parts[1].text)
-    return NonScalar(" ".join(p.text for p in parts if p.kind != "newline"))
-
-
-def _parse_hcl(text: str, origin: str) -> tuple[dict[str, Value], list[_Block]]:
-    toks = _Lexer(text, origin).tokens()
-    return _Parser(toks, origin).body(nested=False)
+def _parse_hcl(text: str, origin: str) -> hcl_reader.Block:
+    try:
+        return hcl_reader.parse(text, origin)
+    except hcl_reader.HclError as exc:
+        raise CostError(str(exc)) from None
 
 
 NO_DEFAULT: Final = object()  # a variable declared without `default`
@@ -339,26 +75,24 @@ NO_DEFAULT: Final = object()  # a variable declared without `default`
 
 def parse_variable_defaults(text: str, origin: str = "variables.tf") -> dict[str, Value | object]:
     """Maps each `variable "NAME"` to its default (a scalar, NonScalar, or NO_DEFAULT)."""
-    _, blocks = _parse_hcl(text, origin)
     out: dict[str, Value | object] = {}
-    for b in blocks:
-        if b.type != "variable":
-            continue
+    for b in _parse_hcl(text, origin).blocks_of("variable"):
         if len(b.labels) != 1:
             raise CostError(f"{origin}:{b.line}: a variable block needs exactly one name label")
         name = b.labels[0]
         if name in out:
             raise CostError(f"{origin}:{b.line}: variable {name!r} is declared twice")
-        out[name] = b.attrs.get("default", NO_DEFAULT)
+        default = b.attributes.get("default")
+        out[name] = NO_DEFAULT if default is None else hcl_reader.attribute_value(default)
     return out
 
 
 def parse_tfvars(text: str, origin: str = "terraform.tfvars") -> dict[str, Value]:
     """Reads `name = value` lines (HCL tfvars). Blocks are not allowed in tfvars."""
-    attrs, blocks = _parse_hcl(text, origin)
-    if blocks:
-        raise CostError(f"{origin}:{blocks[0].line}: blocks are not allowed in a tfvars file")
-    return attrs
+    root = _parse_hcl(text, origin)
+    if root.blocks:
+        raise CostError(f"{origin}:{root.blocks[0].line}: blocks are not allowed in a tfvars file")
+    return {name: hcl_reader.attribute_value(attr) for name, attr in root.attributes.items()}
 
 
 def parse_tfvars_json(text: str, origin: str = "terraform.tfvars.json") -> dict[str, Value]:
@@ -498,6 +232,226 @@ def load_settings(
             f"{variables_path}: missing default for needed variable(s): {', '.join(missing)}{hint}"
         )
     return ModuleSettings(**values), origins  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------
+# --plan: the settings of a user's root module, from `terraform show -json` of a saved plan
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """Where a setting is in the module's planned resources: the first resource of `rtype`
+    whose values pass `select`, then `path` into its values."""
+
+    rtype: str
+    path: tuple[str | int, ...]
+    select: tuple[str, Any] | None = None  # (attribute, value) or (attribute, "prefix*")
+
+
+PLANNED_SETTINGS: Final[Mapping[str, _Planned]] = {
+    "processor_memory_size": _Planned("aws_lambda_function", ("memory_size",)),
+    "processor_timeout": _Planned("aws_lambda_function", ("timeout",)),
+    "history_retention_days": _Planned(
+        "aws_lambda_function", ("environment", 0, "variables", "HISTORY_RETENTION_DAYS")
+    ),
+    "processor_batch_size": _Planned("aws_lambda_event_source_mapping", ("batch_size",)),
+    "processor_batching_window_seconds": _Planned(
+        "aws_lambda_event_source_mapping", ("maximum_batching_window_in_seconds",)
+    ),
+    "processor_maximum_concurrency": _Planned(
+        "aws_lambda_event_source_mapping", ("scaling_config", 0, "maximum_concurrency")
+    ),
+    "log_retention_days": _Planned(
+        "aws_cloudwatch_log_group", ("retention_in_days",), ("name", "/aws/lambda/*")
+    ),
+    "stage_throttling_rate_limit": _Planned(
+        "aws_api_gateway_method_settings", ("settings", 0, "throttling_rate_limit"), ("method_path", "*/*")
+    ),
+    "stage_throttling_burst_limit": _Planned(
+        "aws_api_gateway_method_settings", ("settings", 0, "throttling_burst_limit"), ("method_path", "*/*")
+    ),
+}
+
+
+def _dig(value: Any, path: Sequence[str | int]) -> Any:
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(value, list) or len(value) <= step:
+                return None
+        elif not isinstance(value, dict) or step not in value:
+            return None
+        value = value[step]
+    return value
+
+
+def _selected(values: Mapping[str, Any], select: tuple[str, Any] | None) -> bool:
+    if select is None:
+        return True
+    key, want = select
+    got = values.get(key)
+    if isinstance(want, str) and want.endswith("*") and want != "*/*":
+        return isinstance(got, str) and got.startswith(want[:-1])
+    return got == want
+
+
+@dataclass(frozen=True)
+class _PlanCall:
+    address: str  # module.NAME[.module.NAME...]
+    config: Mapping[str, Any]  # the call's entry in configuration.*.module_calls
+
+
+def _module_calls(module: Mapping[str, Any], prefix: str = "") -> Iterator[_PlanCall]:
+    for name, call in (module.get("module_calls") or {}).items():
+        address = f"{prefix}module.{name}"
+        yield _PlanCall(address, call)
+        yield from _module_calls(call.get("module") or {}, address + ".")
+
+
+def _child_modules(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for child in module.get("child_modules") or []:
+        yield child
+        yield from _child_modules(child)
+
+
+def _instance_matches(instance: str, call: str) -> bool:
+    """module.a[0].module.b["x"] is an instance of module.a.module.b."""
+    stripped = ".".join(part.split("[", 1)[0] for part in instance.split("."))
+    return stripped == call
+
+
+def read_plan(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CostError(f"cannot read the plan from {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise CostError(
+            f"{path}: not JSON. Pass `terraform show -json PLANFILE > plan.json`, not the binary plan"
+        ) from exc
+    if not isinstance(data, dict) or "configuration" not in data or "planned_values" not in data:
+        raise CostError(f"{path}: not the JSON of a saved plan (no planned_values/configuration)")
+    return data
+
+
+def load_plan_settings(
+    plan_path: Path, module_address: str | None = None
+) -> tuple[ModuleSettings, dict[str, str], str | None, str]:
+    """(settings, where each came from, the GSI projection, the module instance's address) for
+    this module's call in the plan."""
+    plan = read_plan(plan_path)
+    needed = {name for name, spec in VARIABLES.items() if spec.required}
+    root_config = (plan.get("configuration") or {}).get("root_module") or {}
+    calls = [
+        c
+        for c in _module_calls(root_config)
+        if needed <= set((c.config.get("module") or {}).get("variables") or {})
+    ]
+    root_values = (plan.get("planned_values") or {}).get("root_module") or {}
+    instances = list(_child_modules(root_values))
+    if module_address is not None:
+        chosen = [
+            c for c in calls if c.address == module_address or _instance_matches(module_address, c.address)
+        ]
+        if not chosen:
+            found = ", ".join(c.address for c in calls) or "none"
+            raise CostError(
+                f"{plan_path}: {module_address} is not a call of this module (calls found: {found})"
+            )
+    else:
+        chosen = calls
+    if not chosen:
+        raise CostError(f"{plan_path}: the plan calls no module with this module's inputs")
+    if len(chosen) > 1:
+        found = ", ".join(c.address for c in chosen)
+        raise CostError(
+            f"{plan_path}: the module is called more than once ({found}); choose one with --module"
+        )
+    call = chosen[0]
+    if module_address and "[" in module_address:
+        matching = [m for m in instances if m.get("address") == module_address]
+    else:
+        matching = [m for m in instances if _instance_matches(str(m.get("address", "")), call.address)]
+    if len(matching) > 1:
+        found = ", ".join(str(m.get("address")) for m in matching)
+        raise CostError(
+            f"{plan_path}: {call.address} has several instances ({found}); choose one with --module"
+        )
+    resources = [
+        r
+        for r in (matching[0].get("resources") or [] if matching else [])
+        if r.get("mode", "managed") == "managed"
+    ]
+    instance = str(matching[0].get("address")) if matching else call.address
+    where = f"{plan_path}"
+
+    def planned(name: str) -> tuple[Any, str] | None:
+        spec = PLANNED_SETTINGS.get(name)
+        if spec is None:
+            return None
+        for r in resources:
+            values = r.get("values") or {}
+            if r.get("type") == spec.rtype and _selected(values, spec.select):
+                value = _dig(values, spec.path)
+                if value is not None:
+                    return value, f"{where}: {r.get('address')} {'.'.join(map(str, spec.path))}"
+        return None
+
+    def configured(name: str) -> tuple[Any, str] | None:
+        expr = (call.config.get("expressions") or {}).get(name)
+        if isinstance(expr, dict):
+            if "constant_value" in expr:
+                return expr["constant_value"], f"{where}: {call.address} argument {name}"
+            refs = expr.get("references") or []
+            root_vars = plan.get("variables") or {}
+            if (
+                "." not in call.address.removeprefix("module.")
+                and len(refs) == 1
+                and refs[0].startswith("var.")
+            ):
+                var = refs[0][len("var.") :]
+                if var in root_vars and "value" in root_vars[var]:
+                    return root_vars[var]["value"], f"{where}: {call.address} argument {name} = var.{var}"
+            if refs:
+                return NonScalar(", ".join(refs)), f"{where}: {call.address} argument {name}"
+            return None
+        variable = ((call.config.get("module") or {}).get("variables") or {}).get(name) or {}
+        if "default" in variable:
+            return variable["default"], f"{where}: {call.address} default of {name}"
+        return None
+
+    values: dict[str, int | float | bool] = {}
+    origins: dict[str, str] = {}
+    missing: list[str] = []
+    for name, spec in VARIABLES.items():
+        found = planned(name)
+        if found is None and name == "create_access_logs":
+            stages = [r for r in resources if r.get("type") == "aws_api_gateway_stage"]
+            if stages:
+                settings = (stages[0].get("values") or {}).get("access_log_settings")
+                found = bool(settings), f"{where}: {stages[0].get('address')} access_log_settings"
+        if found is None:
+            found = configured(name)
+        if found is None:
+            if spec.required:
+                missing.append(name)
+            continue
+        raw, origin = found
+        if isinstance(raw, dict | list):
+            raw = NonScalar(json.dumps(raw))
+        values[name] = _coerce(name, raw, spec, origin)
+        origins[name] = origin
+    if missing:
+        raise CostError(f"{plan_path}: {instance}: no value found for {', '.join(missing)}")
+    projections = {
+        gsi.get("projection_type")
+        for r in resources
+        if r.get("type") == "aws_dynamodb_table"
+        for gsi in (r.get("values") or {}).get("global_secondary_index") or []
+    }
+    projections.discard(None)
+    projection = projections.pop() if len(projections) == 1 else None
+    return ModuleSettings(**values), origins, projection, instance  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------------------
@@ -815,15 +769,27 @@ def capacity_limits(
     return dict(sorted(limits.items(), key=lambda kv: kv[1]))
 
 
+def _walk_blocks(block: hcl_reader.Block) -> Iterator[hcl_reader.Block]:
+    for child in block.blocks:
+        yield child
+        yield from _walk_blocks(child)
+
+
 def detect_gsi_projection(module_dir: Path) -> str | None:
-    """The `projection_type` set in the module's *.tf files, if exactly one is set."""
+    """The `projection_type` of the `global_secondary_index` blocks in the module's *.tf files,
+    if exactly one literal value is set."""
     found: set[str] = set()
     for tf in sorted(module_dir.glob("*.tf")):
         try:
-            text = tf.read_text(encoding="utf-8")
-        except OSError:
+            root = hcl_reader.parse_file(tf)
+        except (OSError, hcl_reader.HclError):
             continue
-        found.update(re.findall(r'projection_type\s*=\s*"([A-Z_]+)"', text))
+        for block in _walk_blocks(root):
+            attr = block.attributes.get("projection_type")
+            if block.type == "global_secondary_index" and attr is not None:
+                value = hcl_reader.attribute_value(attr)
+                if isinstance(value, str):
+                    found.add(value)
     return found.pop() if len(found) == 1 else None
 
 
@@ -956,8 +922,10 @@ def render_text(report: Mapping[str, Any]) -> str:
         f"processor {report['duration_ms_per_batch']:g} ms per batch ({report['duration_source']}), "
         f"access logs {'on' if s['create_access_logs'] else 'off'}, "
         f"log retention {s['log_retention_days']} d, history retention {s['history_retention_days']} d",
-        "",
     ]
+    if report.get("plan"):
+        lines.append(f"Settings from the plan {report['plan']['file']} ({report['plan']['module']})")
+    lines.append("")
     header = "".join(f"{DESIGNS[d]:>{width_col}}" for d in DESIGNS)
     for r in report["results"]:
         q = r["quantities_per_webhook"]
@@ -1013,8 +981,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="tools/cost.py",
         description="Cost per million webhooks for this module and two alternative designs, from the "
-        "module's defaults (variables.tf) or a tfvars file, and the dated prices in "
-        "pricing/aws-prices.json.",
+        "module's defaults (variables.tf), a tfvars file, or a saved plan of your own configuration "
+        "(--plan), and the dated prices in pricing/aws-prices.json.",
         epilog="Processor duration: pass the measured duration of one processor invocation (one batch "
         "of processor_batch_size webhooks) with --duration-ms, from `make bench` or the p50 of the "
         "function's CloudWatch Duration metric. Without it the tool assumes "
@@ -1022,6 +990,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--var-file", metavar="FILE", type=Path, help="a .tfvars or .tfvars.json file overriding the defaults"
+    )
+    parser.add_argument(
+        "--plan",
+        metavar="PLAN.json",
+        type=Path,
+        help="read the settings from `terraform show -json` of a saved plan of your own root module "
+        "(the module call's planned resources, its arguments and the module's defaults) instead of "
+        "variables.tf; not with --var-file",
+    )
+    parser.add_argument(
+        "--module",
+        metavar="ADDRESS",
+        help="with --plan: the module call to read (e.g. module.webhooks), when the plan has several",
     )
     parser.add_argument(
         "--duration-ms",
@@ -1059,9 +1040,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        settings, origins = load_settings(args.variables, args.var_file)
+        if args.plan is not None:
+            if args.var_file is not None:
+                raise CostError("--plan already holds the resolved settings: drop --var-file")
+            settings, origins, detected, instance = load_plan_settings(args.plan, args.module)
+            projection_source = "the plan"
+        else:
+            if args.module is not None:
+                raise CostError("--module only applies with --plan")
+            settings, origins = load_settings(args.variables, args.var_file)
+            detected = detect_gsi_projection(args.variables.parent)
+            projection_source = "module *.tf"
         prices = load_prices(args.prices)
-        detected = detect_gsi_projection(args.variables.parent)
         assumptions = Assumptions(ddb_gsi_projection=detected) if detected else Assumptions()
         duration = args.duration_ms or default_duration_ms(settings.processor_batch_size)
         report = build_report(
@@ -1073,8 +1063,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.duration_ms is not None,
             args.payload_kb,
             assumptions,
-            "module *.tf" if detected else "assumed",
+            projection_source if detected else "assumed",
         )
+        if args.plan is not None:
+            report["plan"] = {"file": str(args.plan), "module": instance}
     except CostError as exc:
         print(f"cost: error: {exc}", file=sys.stderr)
         return 2

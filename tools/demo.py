@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.apply import scenarios
 from tests.harness import moto_server, toolchain
 from tests.harness.account import LOCAL_REGION, Account
-from tests.harness.driver import LocalDriver, processor_environment
+from tests.harness.driver import LocalDriver, deployed_processor_environment
 from tests.harness.stack import Stack
 
 WRONG_SECRETS = {s: "not-the-real-secret" for s in scenarios.SECRETS}
@@ -100,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"account endpoint: {server.url}")
     workdir = Path(tempfile.mkdtemp(prefix="webhook-demo-"))
     stack = Stack(toolchain.engine(args.engine), account, "examples/complete", workdir)
-    tf_vars = {"name": f"demo{uuid.uuid4().hex[:6]}", "region": account.region}
+    tf_vars = {
+        "name": f"demo{uuid.uuid4().hex[:6]}",
+        "region": account.region,
+        "secret_recovery_window_days": 0,
+    }
     try:
         step(f"{args.engine} init + apply examples/complete (SQS creation waits ~25 s per queue)")
         stack.init()
@@ -115,11 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         sm = account.client("secretsmanager")
         for source, secret in scenarios.SECRETS.items():
             sm.put_secret_value(SecretId=out["secret_arns"][source], SecretString=secret)
-        env = account.client("lambda").get_function_configuration(
-            FunctionName=out["processor_function_name"]
-        )["Environment"]["Variables"]
-
-        with processor_environment(account, env) as handler:
+        # The processor runs as deployed: its environment, and the source map from the zip
+        # whose hash Lambda reports (checked).
+        package = stack.local_path(out["processor_package_path"])
+        with deployed_processor_environment(account, out["processor_function_name"], package) as handler:
             driver = LocalDriver(account, out, handler)
             step("sending webhooks through the deployed API configuration")
             sent = []

@@ -1,74 +1,59 @@
 """Regenerates the README's input and output tables from variables.tf and outputs.tf.
 
-terraform-docs is not installable offline here, so this reads the few fields it
-needs (name, type, default, description) from the module's own files.
+terraform-docs is not installable offline here, so this reads the few fields it needs
+(name, type, default, description) with python-hcl2 (through tools/hcl_reader.py):
+types and defaults are shown as written, on one line.
 `python -m tools.gen_docs --check` fails when the README is stale.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
+
+from tools import hcl_reader
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 
-def _blocks(text: str, kind: str) -> list[tuple[str, str]]:
-    """(name, body) of each top-level `kind "name" { ... }` block, by brace matching."""
-    found = []
-    for match in re.finditer(rf'^{kind} "([^"]+)" {{', text, re.M):
-        depth, i = 0, match.end() - 1
-        while True:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                break
-            i += 1
-        found.append((match.group(1), text[match.end() : i]))
-    return found
+def _source(block: hcl_reader.Block, name: str) -> str | None:
+    """An attribute's expression as written, whitespace collapsed to single spaces."""
+    attr = block.attributes.get(name)
+    return None if attr is None else " ".join(attr.text.split())
 
 
-def _attr(body: str, name: str) -> str | None:
-    heredoc = re.search(rf"^\s*{name}\s*=\s*<<-?EOT\n(.*?)\n\s*EOT", body, re.S | re.M)
-    if heredoc:
-        return " ".join(line.strip() for line in heredoc.group(1).splitlines())
-    match = re.search(rf"^  {name}\s*=\s*(.+)$", body, re.M)
-    if not match:
-        return None
-    value = match.group(1).strip()
-    if value.startswith(("{", "[", "object(", "map(", "list(")) and value.count("(") + value.count(
-        "{"
-    ) + value.count("[") > value.count(")") + value.count("}") + value.count("]"):
-        start = body.index(match.group(0)) + len(match.group(0)) - len(match.group(1))
-        depth, i, opened = 0, start, False
-        while True:
-            step = {"(": 1, "{": 1, "[": 1, ")": -1, "}": -1, "]": -1}.get(body[i], 0)
-            depth += step
-            opened = opened or step > 0
-            if opened and depth == 0:
-                break
-            i += 1
-        value = " ".join(body[start : i + 1].split())
-    return value
+def _description(block: hcl_reader.Block) -> str:
+    attr = block.attributes.get("description")
+    if attr is None:
+        return ""
+    value = hcl_reader.attribute_value(attr)
+    text = (
+        value
+        if isinstance(value, str)
+        else value.text
+        if isinstance(value, hcl_reader.NonScalar)
+        else str(value)
+    )
+    return " ".join(line.strip() for line in text.strip().splitlines())
 
 
-def render() -> str:
-    variables = _blocks((ROOT / "variables.tf").read_text(), "variable")
-    outputs = _blocks((ROOT / "outputs.tf").read_text(), "output")
+def render(root: Path = ROOT) -> str:
+    variables = hcl_reader.parse_file(root / "variables.tf").blocks_of("variable")
+    outputs = hcl_reader.parse_file(root / "outputs.tf").blocks_of("output")
     lines = ["### Inputs", "", "| Name | Description | Type | Default |", "|---|---|---|---|"]
-    for name, body in variables:
-        desc = (_attr(body, "description") or "").strip('"').replace("|", "\\|")
-        vtype = (_attr(body, "type") or "any").replace("|", "\\|")
+    for block in variables:
+        desc = _description(block).replace("|", "\\|")
+        vtype = (_source(block, "type") or "any").replace("|", "\\|")
         if len(vtype) > 60:
             vtype = vtype.split("(")[0] + "(object)" if "object" in vtype else vtype[:57] + "..."
-        default = _attr(body, "default")
+        default = _source(block, "default")
         default = "required" if default is None else f"`{default}`"
-        lines.append(f"| `{name}` | {desc} | `{vtype}` | {default} |")
+        lines.append(f"| `{block.labels[0]}` | {desc} | `{vtype}` | {default} |")
     lines += ["", "### Outputs", "", "| Name | Description |", "|---|---|"]
-    for name, body in outputs:
-        lines.append(f"| `{name}` | {(_attr(body, 'description') or '').strip(chr(34))} |")
+    for block in outputs:
+        lines.append(f"| `{block.labels[0]}` | {_description(block)} |")
     return "\n".join(lines)
 
 

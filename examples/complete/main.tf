@@ -1,5 +1,6 @@
 # Every source kind, a sender allowlist, per-source throttling, alarm emails,
 # access logs and tags. The tests and `make demo` apply this example.
+# github and slack take their scheme's default content types (JSON and form).
 provider "aws" {
   region = var.region
 }
@@ -12,9 +13,9 @@ module "webhooks" {
 
   sources = {
     stripe  = { scheme = "stripe" }
-    github  = { scheme = "github", content_types = ["application/json", "application/x-www-form-urlencoded"] }
+    github  = { scheme = "github" }
     shopify = { scheme = "shopify", throttling_rate_limit = 50, throttling_burst_limit = 100 }
-    slack   = { scheme = "slack", content_types = ["application/json", "application/x-www-form-urlencoded"], timestamp_tolerance_seconds = 300 }
+    slack   = { scheme = "slack", timestamp_tolerance_seconds = 300 }
     billing = { scheme = "standard_webhooks" }
     partner = {
       scheme             = "hmac_sha256"
@@ -28,11 +29,18 @@ module "webhooks" {
     internal = { scheme = "none", content_types = ["application/json", "text/plain"] }
   }
 
+  # Access logs need the region's API Gateway CloudWatch Logs role (aws_api_gateway_account,
+  # set once per account and region: see the README). The local account needs none.
+  create_access_logs = true
+
   queue_max_receive_count          = var.queue_max_receive_count
   processor_batch_size             = 10
   processor_maximum_concurrency    = 20
   history_retention_days           = 30
-  history_deletion_protection      = false
+  history_deletion_protection      = false # an example is destroyed again; keep the default (true) for real history
+  secret_recovery_window_days      = var.secret_recovery_window_days
+  role_path                        = "/webhooks/"
+  replay_principal_arns            = var.replay_principal_arns
   alarm_emails                     = var.alarm_emails
   alarm_oldest_message_age_seconds = 600
 }

@@ -72,3 +72,13 @@ output "alarm_names" {
   description = "Alarms."
   value       = module.webhooks.alarm_names
 }
+
+output "processor_code_base64sha256" {
+  description = "Processor code hash (what `make package` prints)."
+  value       = module.webhooks.processor_code_base64sha256
+}
+
+output "processor_package_path" {
+  description = "Local path of the deployed zip."
+  value       = module.webhooks.processor_package_path
+}

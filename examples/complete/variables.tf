@@ -28,6 +28,18 @@ variable "alarm_emails" {
   default     = ["oncall@example.com"]
 }
 
+variable "replay_principal_arns" {
+  description = "Roles or users that may replay into the main queue and work the DLQ (webhookctl)."
+  type        = list(string)
+  default     = []
+}
+
+variable "secret_recovery_window_days" {
+  description = "Days a destroyed signing secret stays recoverable (0: deleted at once)."
+  type        = number
+  default     = 30
+}
+
 variable "queue_max_receive_count" {
   description = "Deliveries before a message goes to the DLQ."
   type        = number

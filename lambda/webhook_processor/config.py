@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -20,6 +21,14 @@ DEFAULT_MAX_STORED_BODY_BYTES = 350_000
 # A DynamoDB item is at most 400 KB; leave room for the other attributes.
 MAX_STORED_BODY_BYTES_LIMIT = 380_000
 DEFAULT_SECRET_CACHE_TTL_SECONDS = 300
+# invalid rows keep this much of the body (plus body_size and body_sha256).
+DEFAULT_INVALID_BODY_BYTES = 4096
+# rejected rows expire after this many days (0: like every other row, HISTORY_RETENTION_DAYS).
+DEFAULT_REJECTED_RETENTION_DAYS = 14
+
+# The directory holding the webhook_processor package (LAMBDA_TASK_ROOT in Lambda): a relative
+# WEBHOOK_SOURCES_FILE is read from there.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,26 @@ class Config:
     max_stored_body_bytes: int = DEFAULT_MAX_STORED_BODY_BYTES
     secret_cache_ttl_seconds: int = DEFAULT_SECRET_CACHE_TTL_SECONDS
     log_level: str = "INFO"
+    # The function's timeout (PROCESSOR_TIMEOUT_SECONDS); None when the env var is absent.
+    processor_timeout_seconds: int | None = None
+    invalid_body_bytes: int = DEFAULT_INVALID_BODY_BYTES
+    rejected_retention_days: int = DEFAULT_REJECTED_RETENTION_DAYS
+    # The SNS topic processed events are published to (EVENT_TOPIC_ARN); None: publishing off.
+    event_topic_arn: str | None = None
+
+    def retention_days(self, status: str) -> int:
+        """Days a row of ``status`` is kept (0: no TTL). Rejected rows go sooner (D8)."""
+        retention = self.history_retention_days
+        rejected = self.rejected_retention_days
+        if status == "rejected" and rejected > 0:
+            return min(rejected, retention) if retention > 0 else rejected
+        return retention
+
+    def stored_body_bytes(self, status: str) -> int:
+        """How much of the body a row of ``status`` keeps: invalid rows only a prefix."""
+        if status == "invalid":
+            return min(self.invalid_body_bytes, self.max_stored_body_bytes)
+        return self.max_stored_body_bytes
 
 
 def _int_env(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -53,7 +82,7 @@ def _int_env(environ: Mapping[str, str], name: str, default: int, minimum: int =
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return value
@@ -93,18 +122,55 @@ def parse_source(name: str, entry: Any) -> SourceConfig:
     )
 
 
+def sources_file_path(value: str) -> Path:
+    """WEBHOOK_SOURCES_FILE as a path: relative ones are read from the package root."""
+    return PACKAGE_ROOT / value
+
+
+def _raw_sources(environ: Mapping[str, str]) -> Any:
+    """The source map: WEBHOOK_SOURCES (inline JSON) when set, else WEBHOOK_SOURCES_FILE."""
+    inline = environ.get("WEBHOOK_SOURCES", "").strip()
+    file_name = environ.get("WEBHOOK_SOURCES_FILE", "").strip()
+    if inline or not file_name:
+        try:
+            raw = json.loads(inline or "{}")
+        except ValueError as exc:
+            raise ConfigError(f"WEBHOOK_SOURCES is not valid JSON: {exc}") from None
+        if not isinstance(raw, Mapping):
+            raise ConfigError("WEBHOOK_SOURCES must be a JSON object")
+        return raw
+    path = sources_file_path(file_name)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"WEBHOOK_SOURCES_FILE {str(path)!r} cannot be read: {exc.strerror or exc}"
+        ) from None
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise ConfigError(f"WEBHOOK_SOURCES_FILE {str(path)!r} is not valid JSON: {exc}") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"WEBHOOK_SOURCES_FILE {str(path)!r} must hold a JSON object")
+    return raw
+
+
+def _topic_arn(environ: Mapping[str, str]) -> str | None:
+    value = environ.get("EVENT_TOPIC_ARN", "").strip()
+    if not value:
+        return None
+    parts = value.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[3] or not parts[5]:
+        raise ConfigError(f"EVENT_TOPIC_ARN must be an SNS topic ARN, got {value!r}")
+    return value
+
+
 def load_config(environ: Mapping[str, str]) -> Config:
     """Parse and validate the environment. Raises ConfigError."""
     table_name = environ.get("TABLE_NAME", "").strip()
     if not table_name:
         raise ConfigError("TABLE_NAME is not set")
-    try:
-        raw_sources = json.loads(environ.get("WEBHOOK_SOURCES", "") or "{}")
-    except ValueError as exc:
-        raise ConfigError(f"WEBHOOK_SOURCES is not valid JSON: {exc}") from None
-    if not isinstance(raw_sources, Mapping):
-        raise ConfigError("WEBHOOK_SOURCES must be a JSON object")
+    raw_sources = _raw_sources(environ)
     sources = {name: parse_source(name, entry) for name, entry in raw_sources.items()}
+    timeout = _int_env(environ, "PROCESSOR_TIMEOUT_SECONDS", 0, minimum=1) or None
     max_body = min(
         _int_env(environ, "MAX_STORED_BODY_BYTES", DEFAULT_MAX_STORED_BODY_BYTES),
         MAX_STORED_BODY_BYTES_LIMIT,
@@ -118,6 +184,10 @@ def load_config(environ: Mapping[str, str]) -> Config:
             environ, "SECRET_CACHE_TTL_SECONDS", DEFAULT_SECRET_CACHE_TTL_SECONDS
         ),
         log_level=(environ.get("LOG_LEVEL", "") or "INFO").strip().upper(),
+        processor_timeout_seconds=timeout,
+        invalid_body_bytes=_int_env(environ, "INVALID_BODY_BYTES", DEFAULT_INVALID_BODY_BYTES),
+        rejected_retention_days=_int_env(environ, "REJECTED_RETENTION_DAYS", DEFAULT_REJECTED_RETENTION_DAYS),
+        event_topic_arn=_topic_arn(environ),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Message attributes written by the API Gateway template (all String except received_at_ms).
@@ -34,6 +34,8 @@ ATTRIBUTE_NAMES = (
     SIGNATURE_TIMESTAMP,
     EVENT_TYPE,
 )
+# Optional 10th attribute: set by `webhookctl history requeue` on the messages it rebuilds.
+REPLAY_ID = "replay_id"
 NUMBER_ATTRIBUTES = frozenset({RECEIVED_AT_MS})
 
 _EPOCH_MS = re.compile(r"[0-9]{1,16}")
@@ -71,6 +73,10 @@ class InboundWebhook:
     signature: str | None = None
     signature_timestamp: str | None = None
     event_type: str | None = None
+    replay_id: str | None = None
+    # Every string message attribute as received, name -> value (kept on rejected/invalid rows
+    # so `history requeue` can rebuild the message).
+    attributes: Mapping[str, str] = field(default_factory=dict)
     receive_count: int | None = None
     sent_timestamp_ms: int | None = None
     # First reason the message breaks the contract (missing required attribute etc.), or None.
@@ -86,6 +92,17 @@ def _attribute(attributes: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(entry, Mapping):
         return None
     return clean_text(entry.get("stringValue"))
+
+
+def _received_attributes(attributes: Mapping[str, Any]) -> dict[str, str]:
+    """Every attribute with a string value, name -> value (garbage entries are skipped)."""
+    received = {}
+    for name in attributes:
+        key = clean_text(name)
+        value = _attribute(attributes, name) if key is not None else None
+        if key is not None and value is not None:
+            received[key] = value
+    return received
 
 
 def parse_record(record: Any) -> InboundWebhook:
@@ -129,6 +146,8 @@ def parse_record(record: Any) -> InboundWebhook:
         signature=values[SIGNATURE],
         signature_timestamp=values[SIGNATURE_TIMESTAMP],
         event_type=values[EVENT_TYPE],
+        replay_id=_attribute(attrs, REPLAY_ID),
+        attributes=_received_attributes(attrs),
         receive_count=_int(sqs_attrs.get("ApproximateReceiveCount")),
         sent_timestamp_ms=_int(sqs_attrs.get("SentTimestamp")),
         contract_violation=violation,
@@ -150,6 +169,7 @@ def build_record(
     signature: str | None = None,
     signature_timestamp: str | None = None,
     event_type: str | None = None,
+    replay_id: str | None = None,
     message_id: str | None = None,
     receive_count: int = 1,
     sent_timestamp_ms: int | None = None,
@@ -170,6 +190,7 @@ def build_record(
         SIGNATURE: signature,
         SIGNATURE_TIMESTAMP: signature_timestamp,
         EVENT_TYPE: event_type,
+        REPLAY_ID: replay_id,
     }
     attributes = {
         name: {

@@ -38,11 +38,23 @@ def delivery_id(scheme: str, header_delivery_id: str | None, parsed: ParsedBody 
     return header_delivery_id or body_delivery_id(scheme, parsed)
 
 
+# Schemes whose delivery id is an unsigned header and that sign no timestamp: anyone holding
+# one captured request can replay it under fresh delivery ids, so their event id is always the
+# body hash (the delivery id is kept as an attribute only).
+BODY_HASH_SCHEMES = frozenset({"github", "shopify", "hmac_sha256"})
+
+
 def event_id(source: str, delivery: str | None, raw_body: bytes) -> str:
     """``<source>#<delivery_id>``, else ``<source>#sha256:<hex of the raw body>``."""
     if delivery:
         return f"{key_part(source)}#{key_part(delivery)}"
     return f"{key_part(source)}#sha256:{hashlib.sha256(raw_body).hexdigest()}"
+
+
+def scheme_event_id(scheme: str, source: str, delivery: str | None, raw_body: bytes) -> str:
+    """The event id of a verified delivery: the body hash for ``BODY_HASH_SCHEMES``, else
+    the (signed, or body-carried) delivery id when there is one, else the body hash."""
+    return event_id(source, None if scheme in BODY_HASH_SCHEMES else delivery, raw_body)
 
 
 def request_event_id(source: str, request_id: str) -> str:

@@ -6,35 +6,40 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from . import event_fields
 from .config import Config, SourceConfig
 from .contract import InboundWebhook, parse_record
+from .envelope import Envelope, build_envelope, utc_day
 from .errors import TransientError
-from .history import HistoryStore, WriteResult
+from .history import HistoryStore, WriteResult, Written
+from .publisher import Publisher
 from .secret_store import SecretStore
 from .signatures import SignedRequest, verify
 from .validation import Validation, validate_body
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["processed", "rejected", "invalid", "failed"]
+Status = Literal["processed", "rejected", "invalid", "conflict", "failed"]
 
 # Key part used when the message has no source attribute at all.
 MISSING_SOURCE = "_missing"
 # Metadata copied from headers is clipped so a row always fits DynamoDB's 400 KB.
 MAX_METADATA_CHARS = 1024
+# Reason of a conflict row: same event id as an existing row, another body.
+BODY_DIFFERS = "body_differs"
 
 
-@dataclass(frozen=True)
-class RecordResult:
+class RecordResult(NamedTuple):  # a NamedTuple imports ~7x faster than a frozen dataclass
     message_id: str
     status: Status
     event_id: str | None = None
     reason: str | None = None
     write: WriteResult | None = None
+    # Set when the event is to be published (a new row, or a row found unpublished): the
+    # handler publishes it with the rest of the batch, then marks the row published_at.
+    envelope: Envelope | None = None
 
 
 def truncate_utf8(raw: bytes, limit: int) -> tuple[str, bool]:
@@ -48,6 +53,14 @@ def _clip(value: str | None) -> str | None:
     return value[:MAX_METADATA_CHARS] if value else None
 
 
+def _to_publish(written: Written) -> bool:
+    """A new row, or a row found without ``published_at`` (the process that wrote it may have
+    stopped before publishing): never a duplicate of a published row (E3)."""
+    if written.result is WriteResult.STORED:
+        return True
+    return written.result in (WriteResult.DUPLICATE, WriteResult.REDELIVERY) and not written.published
+
+
 class Processor:
     def __init__(
         self,
@@ -55,11 +68,14 @@ class Processor:
         history: HistoryStore,
         secrets: SecretStore,
         clock: Callable[[], float] | None = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self.config = config
         self.history = history
         self.secrets = secrets
         self._clock = clock
+        # None: publishing is off (no EVENT_TOPIC_ARN) and no envelope is built.
+        self.publisher = publisher
 
     def process(self, record: Mapping[str, Any]) -> RecordResult:
         """Handle one record. Raises TransientError (or anything unexpected) to have it retried."""
@@ -74,7 +90,9 @@ class Processor:
                 message, source, validation, "invalid", message.contract_violation, now_ms
             )
         if source is None:
-            return self._store_failed(message, None, validation, "invalid", "unknown_source", now_ms)
+            # The template wrote a source this processor does not know: our configuration is
+            # behind (or ahead), never the sender's fault. Retry, then DLQ, then replay.
+            raise TransientError("unknown_source", f"source {message.source!r} is not configured")
         try:
             raw = message.raw_body()
         except UnicodeEncodeError:
@@ -98,20 +116,88 @@ class Processor:
             return self._store_failed(message, source, validation, "invalid", validation.reason, now_ms)
 
         delivery = event_fields.delivery_id(source.scheme, message.delivery_id, validation.parsed)
-        event_id = event_fields.event_id(source.name, delivery, raw)
+        event_id = event_fields.scheme_event_id(source.scheme, source.name, delivery, raw)
         item = self._item(message, source, validation, event_id, "processed", None, delivery, raw, now_ms)
-        write = self.history.record(item, count_duplicates=True)
-        result = RecordResult(message.message_id, "processed", event_id, None, write)
-        logger.info(
-            "webhook duplicate" if write is WriteResult.DUPLICATE else "webhook processed",
-            extra=self._log_fields(message, item, write),
+        item["parse_warning"] = validation.warning
+        item["replay_id"] = _clip(message.replay_id)
+
+        def conflict_item() -> dict[str, Any]:
+            return self._conflict_item(message, source, validation, item, raw, now_ms)
+
+        written = self.history.write(
+            item, count_duplicates=True, now_s=now_ms // 1000, conflict_item=conflict_item
         )
-        return result
+        write = written.result
+        if write is WriteResult.CONFLICT:
+            row = conflict_item()
+            logger.warning("webhook conflict", extra=self._log_fields(message, row, write))
+            return RecordResult(message.message_id, "conflict", row["event_id"], BODY_DIFFERS, write)
+        if message.replay_id and message.request_id:
+            # A replay (`history requeue`) of a rejected/invalid row verified: point that row
+            # at the event. Idempotent, and a missing row is fine.
+            replayed = event_fields.request_event_id(source.name, message.request_id)
+            if replayed != event_id:
+                self.history.mark_superseded(replayed, event_id)
+        envelope = None
+        if self.publisher is not None and _to_publish(written):
+            envelope = self._envelope(item, validation, body)
+        fields = self._log_fields(message, item, write)
+        fields["publish"] = envelope is not None
+        logger.info(
+            "webhook duplicate" if write is WriteResult.DUPLICATE else "webhook processed", extra=fields
+        )
+        return RecordResult(message.message_id, "processed", event_id, None, write, envelope)
+
+    @staticmethod
+    def _envelope(item: Mapping[str, Any], validation: Validation, body: str) -> Envelope:
+        """The envelope of a processed event, from its row's fields (E2)."""
+        parsed = validation.parsed
+        is_json = parsed is not None and (parsed.kind == "json" or parsed.document is not None)
+        return build_envelope(
+            event_id=item["event_id"],
+            source=item["source"],
+            scheme=item["scheme"],
+            event_type=item["event_type"],
+            delivery_id=item["delivery_id"],
+            request_id=item["request_id"],
+            received_at_ms=item["received_at"],
+            processed_at_ms=item["processed_at"],
+            content_type=item["content_type"],
+            body=body,
+            json_text=body if is_json else None,
+            replay_id=item["replay_id"],
+            body_size=item["body_size"],
+            body_sha256=item["body_sha256"],
+        )
 
     def _secrets_for(self, source: SourceConfig) -> tuple[str, ...]:
         if not source.secret_arn:
             raise TransientError("secret_not_configured", f"source {source.name!r} has no secret_arn")
         return self.secrets.get(source.secret_arn)
+
+    def _conflict_item(
+        self,
+        message: InboundWebhook,
+        source: SourceConfig,
+        validation: Validation,
+        item: Mapping[str, Any],
+        raw: bytes,
+        now_ms: int,
+    ) -> dict[str, Any]:
+        """The row of a second, different body under ``item``'s event id: keyed by its request
+        id, the whole body, the normal retention (D5)."""
+        assert message.request_id is not None  # a contract violation otherwise
+        key = event_fields.request_event_id(source.name, message.request_id)
+        row = self._item(
+            message, source, validation, key, "conflict", BODY_DIFFERS, item["delivery_id"], raw, now_ms
+        )
+        row.update(
+            conflict_of=item["event_id"],
+            parse_warning=item["parse_warning"],
+            replay_id=item["replay_id"],
+            message_attributes=dict(message.attributes),
+        )
+        return row
 
     def _store_failed(
         self,
@@ -129,7 +215,10 @@ class Processor:
         scheme = source.scheme if source else "none"
         delivery = event_fields.delivery_id(scheme, message.delivery_id, validation.parsed)
         item = self._item(message, source, validation, event_id, status, reason, delivery, raw, now_ms)
-        write = self.history.record(item, count_duplicates=False)
+        # Every attribute as received (signature, timestamp, delivery id, ...): enough for
+        # `webhookctl history requeue` to rebuild the message once the cause is fixed.
+        item["message_attributes"] = dict(message.attributes)
+        write = self.history.record(item, count_duplicates=False, now_s=now_ms // 1000)
         log = logger.warning if status == "rejected" else logger.info
         log(f"webhook {status}", extra=self._log_fields(message, item, write))
         return RecordResult(message.message_id, status, event_id, reason, write)
@@ -147,9 +236,9 @@ class Processor:
         now_ms: int,
     ) -> dict[str, Any]:
         scheme = source.scheme if source else "none"
-        stored_body, truncated = truncate_utf8(raw, self.config.max_stored_body_bytes)
+        stored_body, truncated = truncate_utf8(raw, self.config.stored_body_bytes(status))
         received_at = message.received_at_ms or message.sent_timestamp_ms or now_ms
-        retention = self.config.history_retention_days
+        retention = self.config.retention_days(status)
         return {
             "event_id": event_id,
             "source": _clip(message.source),
@@ -162,6 +251,8 @@ class Processor:
             "content_type": _clip(message.content_type),
             "source_ip": _clip(message.source_ip),
             "received_at": received_at,
+            # The by_received index's hash key: one query per day for a time range (E5).
+            "received_day": utc_day(received_at),
             "processed_at": now_ms,
             "body": stored_body,
             "body_size": len(raw),

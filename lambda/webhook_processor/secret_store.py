@@ -1,7 +1,8 @@
 """Webhook signing secrets from Secrets Manager, cached in memory for a TTL.
 
-A secret's ``SecretString`` is one secret as a plain string, or a JSON array of strings (all
-accepted, so secrets rotate without downtime). Any failure to get a usable value is
+A secret's ``SecretString`` is one secret as a plain string, a JSON string literal, a JSON
+array of strings (all accepted, so secrets rotate without downtime) or a JSON object with the
+one key ``secret`` (see ``parse_secret_string``). Any failure to get a usable value is
 TRANSIENT: the record is retried and ends in the DLQ, it is never rejected for our mistake.
 """
 
@@ -19,24 +20,55 @@ from .errors import TransientError
 logger = logging.getLogger(__name__)
 
 
+# The one key a JSON object secret may hold (what the Secrets Manager console's key/value
+# editor writes: {"secret": "whsec_..."}).
+SECRET_OBJECT_KEY = "secret"
+_JSON_OPENERS = ('"', "[", "{")
+
+
+def _secret_list(value: object, where: str) -> tuple[str, ...]:
+    """A string or a non-empty array of non-empty strings, each stripped. Raises ValueError."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where} must be a string or a non-empty array of strings")
+    secrets = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"{where} must hold only non-empty strings")
+        secrets.append(item.strip())
+    return tuple(secrets)
+
+
 def parse_secret_string(value: str) -> tuple[str, ...]:
-    """``"s3cret"`` -> ("s3cret",); ``'["new", "old"]'`` -> ("new", "old"). Raises ValueError."""
+    """The secrets a ``SecretString`` holds, after stripping surrounding whitespace.
+
+    - a plain string: ``s3cret`` -> ("s3cret",)
+    - a JSON string literal: ``"whsec_x"`` -> ("whsec_x",) (``--secret-string '"whsec_x"'``)
+    - a JSON array of non-empty strings: ``["new", "old"]`` -> ("new", "old") (rotation)
+    - a JSON object with the one key ``secret`` holding a string or such an array
+      (the Secrets Manager console's key/value editor)
+
+    Anything else (other keys, numbers, ``true``/``null``, empty, or text that starts like
+    JSON but does not parse) raises ValueError: the caller makes it a transient
+    ``secret_unusable``, so events wait in the queue instead of being rejected.
+    """
     stripped = value.strip()
-    if stripped.startswith("["):
-        try:
-            parsed = json.loads(stripped)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, list):
-            if not all(isinstance(item, str) for item in parsed):
-                raise ValueError("secret JSON array must hold only strings")
-            secrets = tuple(item for item in parsed if item)
-            if not secrets:
-                raise ValueError("secret JSON array holds no non-empty string")
-            return secrets
-    if not value:
+    if not stripped:
         raise ValueError("secret is empty")
-    return (value,)
+    try:
+        parsed = json.loads(stripped)
+    except (ValueError, RecursionError):
+        if stripped.startswith(_JSON_OPENERS):
+            raise ValueError("secret looks like JSON but does not parse") from None
+        return (stripped,)
+    if isinstance(parsed, (str, list)):
+        return _secret_list(parsed, "secret")
+    if isinstance(parsed, dict):
+        if set(parsed) != {SECRET_OBJECT_KEY}:
+            raise ValueError(f'secret JSON object must have exactly one key "{SECRET_OBJECT_KEY}"')
+        return _secret_list(parsed[SECRET_OBJECT_KEY], f'secret key "{SECRET_OBJECT_KEY}"')
+    raise ValueError(f"secret JSON {type(parsed).__name__} is not a string, array or object")
 
 
 class SecretStore:

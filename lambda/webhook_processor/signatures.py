@@ -91,19 +91,30 @@ def _utf8_keys(secrets: SecretsProvider) -> list[bytes]:
     return [secret.encode("utf-8") for secret in secrets()]
 
 
-def _standard_webhooks_keys(secrets: SecretsProvider) -> list[bytes]:
-    """Standard Webhooks: the key is the base64-decoded part after ``whsec_``."""
+def standard_webhooks_key(secret: str) -> bytes | None:
+    """The signing key: the part after ``whsec_``, base64-decoded strictly (None if it is not)."""
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key or None
+
+
+def _standard_webhooks_keys(secrets: SecretsProvider) -> tuple[list[bytes], int]:
+    """The usable keys, and how many secrets were not strict base64 after ``whsec_``."""
     keys = []
+    unusable = 0
     for index, secret in enumerate(secrets()):
-        encoded = secret.removeprefix("whsec_")
-        try:
-            keys.append(base64.b64decode(encoded))
-        except (binascii.Error, ValueError):
-            logger.warning("secret is not base64 after whsec_, skipped", extra={"secret_index": index})
+        key = standard_webhooks_key(secret)
+        if key is None:
+            unusable += 1
+            logger.warning("secret is not base64 after whsec_", extra={"secret_index": index})
+        else:
+            keys.append(key)
     if not keys:
         # Our configuration is wrong, not the sender's request: retry (then DLQ), never reject.
         raise TransientError("secret_unusable", "no usable standard_webhooks secret")
-    return keys
+    return keys, unusable
 
 
 def _parse_timestamp(value: str | None) -> tuple[int | None, str | None]:
@@ -221,7 +232,11 @@ def _verify_standard_webhooks(req: SignedRequest, source: SourceConfig, secrets:
     if not candidates:
         return _reject(MALFORMED_SIGNATURE)
     message = f"{req.delivery_id}.{req.timestamp}.".encode() + req.body
-    if not _matches(_standard_webhooks_keys(secrets), message, candidates):
+    keys, unusable = _standard_webhooks_keys(secrets)
+    if not _matches(keys, message, candidates):
+        if unusable:
+            # The unusable secret may be the one it was signed with: never reject for that.
+            raise TransientError("secret_unusable", f"{unusable} standard_webhooks secret(s) not base64")
         return _reject(SIGNATURE_MISMATCH)
     assert timestamp is not None
     reason = check_timestamp(timestamp, req.received_at_ms, source.tolerance_seconds)

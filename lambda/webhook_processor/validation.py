@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 BodyKind = Literal["json", "form", "text"]
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
+INVALID_FORM_BODY = "invalid_form_body"
 
 
 def media_type(content_type: str | None) -> str:
@@ -45,6 +46,8 @@ class ParsedBody:
 class Validation:
     parsed: ParsedBody | None
     reason: str | None = None  # set when the body is invalid for its content type
+    # Set when the body was parsed leniently: kept (processed when verified), with this warning.
+    warning: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -62,7 +65,8 @@ def _maybe_json(text: str) -> Any:
 
 
 def validate_body(text: str, content_type: str | None) -> Validation:
-    """JSON types must parse as JSON, form-urlencoded must parse strictly, anything else is text."""
+    """JSON types must parse as JSON; form-urlencoded that does not parse strictly gets a
+    warning (never invalid); anything else is text."""
     media = media_type(content_type)
     if is_json_type(media):
         try:
@@ -70,12 +74,16 @@ def validate_body(text: str, content_type: str | None) -> Validation:
         except (ValueError, RecursionError):
             return Validation(None, "invalid_json")
     if media == _FORM_TYPE:
+        # A form body that strict parsing refuses is still the sender's signed event: keep it
+        # (parsed leniently for the event type) with a warning, never drop it as invalid.
+        warning = None
         try:
             pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")
         except (ValueError, UnicodeDecodeError):
-            return Validation(None, "invalid_form_body")
+            pairs = parse_qsl(text, keep_blank_values=True, errors="replace")
+            warning = INVALID_FORM_BODY
         form: dict[str, str] = {}
         for name, value in pairs:
             form.setdefault(name, value)
-        return Validation(ParsedBody("form", form=form))
+        return Validation(ParsedBody("form", form=form), warning=warning)
     return Validation(ParsedBody("text", document=_maybe_json(text)))

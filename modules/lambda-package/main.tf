@@ -1,7 +1,9 @@
 # The processor's deployment package, shared by the root module and `make package`
-# so both produce the very same zip. Only the Python sources are listed (no
+# so both produce the very same code. Only the Python sources are listed (no
 # __pycache__ or editor files), each from its own content, so the hash depends
-# on the code alone.
+# on the code alone. extra_files adds generated files (the root module's
+# webhook_config/sources.json); a second, code-only zip is then built as well, so
+# code_base64sha256 stays comparable with `make package`.
 terraform {
   required_version = ">= 1.5"
   required_providers {
@@ -10,16 +12,6 @@ terraform {
       version = ">= 1.3"
     }
   }
-}
-
-variable "source_dir" {
-  description = "Directory holding the processor's Python package."
-  type        = string
-}
-
-variable "output_path" {
-  description = "Where to write the zip."
-  type        = string
 }
 
 locals {
@@ -37,19 +29,36 @@ data "archive_file" "this" {
       content  = file("${var.source_dir}/${source.value}")
     }
   }
+
+  dynamic "source" {
+    for_each = var.extra_files
+    content {
+      filename = source.key
+      content  = source.value
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(setintersection(local.files, keys(var.extra_files))) == 0
+      error_message = "extra_files would overwrite sources: ${join(", ", setintersection(local.files, keys(var.extra_files)))}."
+    }
+  }
 }
 
-output "output_path" {
-  description = "Path of the zip."
-  value       = data.archive_file.this.output_path
-}
+# The code alone, exactly as `make package` builds it. Only needed when extra
+# files make the deployed zip differ from it.
+data "archive_file" "code" {
+  count = length(var.extra_files) > 0 ? 1 : 0
 
-output "output_base64sha256" {
-  description = "Base64 SHA-256 of the zip (the Lambda source_code_hash)."
-  value       = data.archive_file.this.output_base64sha256
-}
+  type        = "zip"
+  output_path = "${trimsuffix(var.output_path, ".zip")}-code.zip"
 
-output "files" {
-  description = "Files packed, relative to source_dir."
-  value       = local.files
+  dynamic "source" {
+    for_each = local.files
+    content {
+      filename = source.value
+      content  = file("${var.source_dir}/${source.value}")
+    }
+  }
 }

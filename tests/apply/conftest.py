@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +20,39 @@ class Deployed:
     tf_vars: dict[str, Any]
 
 
+def _caller_principal_arn(aws_account) -> str:
+    """The IAM role or user behind the test's credentials (aws:PrincipalArn)."""
+    arn = aws_account.client("sts").get_caller_identity()["Arn"]
+    if ":assumed-role/" in arn:
+        role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+        return aws_account.client("iam").get_role(RoleName=role)["Role"]["Arn"]
+    return arn.replace(":sts::", ":iam::", 1)
+
+
 @pytest.fixture(scope="module")
 def deployed(engine, aws_account, tmp_path_factory) -> Iterator[Deployed]:
-    tf_vars = {"name": f"wh{uuid.uuid4().hex[:8]}", "region": aws_account.region}
+    name = f"wh{uuid.uuid4().hex[:8]}"
+    # An operator role for replay_principal_arns: the queue policies name it, so it
+    # must exist (a real account refuses unknown principals). Not the module's: its
+    # name does not start with `name`, which the destroy test checks.
+    iam = aws_account.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    operator = iam.create_role(RoleName=f"replay-{name}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    replayers = [operator["Arn"]]
+    if not aws_account.is_local:
+        # A real account enforces the main queue's policy: the tests replay as themselves.
+        replayers.append(_caller_principal_arn(aws_account))
+    tf_vars = {
+        "name": name,
+        "region": aws_account.region,
+        "replay_principal_arns": replayers,
+        "secret_recovery_window_days": 0,  # the names are unique anyway; nothing to keep
+    }
     stack = Stack(
         engine, aws_account, "examples/complete", tmp_path_factory.mktemp(f"complete-{engine.name}")
     )
@@ -31,6 +62,9 @@ def deployed(engine, aws_account, tmp_path_factory) -> Iterator[Deployed]:
         yield Deployed(stack, stack.outputs(), tf_vars)
     finally:
         # Normally the last test destroyed it already and checked nothing is left.
-        if stack.applied:
-            stack.destroy(tf_vars=tf_vars)
-        stack.cleanup()
+        try:
+            if stack.applied:
+                stack.destroy(tf_vars=tf_vars)
+            stack.cleanup()
+        finally:
+            iam.delete_role(RoleName=operator["RoleName"])

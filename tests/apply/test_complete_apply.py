@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.apply import scenarios
-from tests.harness.driver import LocalDriver, RealDriver, processor_environment
+from tests.harness.driver import (
+    LocalDriver,
+    RealDriver,
+    deployed_processor_environment,
+    deployed_sources,
+    package_base64sha256,
+)
 from tests.harness.vtl import render_terraform_template
 
 pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply-complete")]
@@ -56,15 +62,28 @@ def test_queues_read_back(deployed, aws_account):
     }
 
 
+def _package(deployed) -> Path:
+    return deployed.stack.local_path(deployed.outputs["processor_package_path"])
+
+
 def test_processor_and_mapping_read_back(deployed, aws_account):
     lam, out = aws_account.client("lambda"), deployed.outputs
     fn = lam.get_function_configuration(FunctionName=out["processor_function_name"])
     assert fn["Handler"] == "webhook_processor.handler.lambda_handler"
     assert fn["Runtime"] == "python3.13"
     assert fn["CodeSha256"] == out["processor_package_base64sha256"]
+    assert package_base64sha256(_package(deployed)) == fn["CodeSha256"]  # the local zip is the deployed one
     env = fn["Environment"]["Variables"]
     assert env["TABLE_NAME"] == out["history_table_name"]
-    sources = json.loads(env["WEBHOOK_SOURCES"])
+    # The source map is in the zip: the environment (4 KB at most) no longer grows with sources.
+    assert "WEBHOOK_SOURCES" not in env
+    assert env["WEBHOOK_SOURCES_FILE"] == "webhook_config/sources.json"
+    assert env["PROCESSOR_TIMEOUT_SECONDS"] == "30"
+    assert env["HISTORY_RETENTION_DAYS"] == "30"
+    assert env["REJECTED_RETENTION_DAYS"] == "14"
+    assert env["INVALID_BODY_BYTES"] == "4096"
+    sources = deployed_sources(aws_account, out["processor_function_name"], _package(deployed))
+    assert sorted(sources) == sorted(out["webhook_urls"])
     assert sources["internal"]["scheme"] == "none" and sources["internal"]["secret_arn"] is None
     assert sources["stripe"]["secret_arn"] == out["secret_arns"]["stripe"]
     # Listed by queue: moto filters FunctionName by ARN only.
@@ -76,6 +95,54 @@ def test_processor_and_mapping_read_back(deployed, aws_account):
     assert mapping["MaximumBatchingWindowInSeconds"] == 5
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 20}
+
+
+def test_roles_are_named_per_region_under_the_path(deployed, aws_account):
+    iam, name, region = aws_account.client("iam"), deployed.tf_vars["name"], aws_account.region
+    for arn, suffix in (
+        (deployed.outputs["processor_role_arn"], "processor"),
+        (deployed.outputs["api_gateway_role_arn"], "apigw-sqs"),
+    ):
+        role = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+        assert role["RoleName"] == f"{name}-{region}-{suffix}"
+        assert role["Path"] == "/webhooks/"
+        assert role["Arn"] == arn and f":role/webhooks/{name}-{region}-{suffix}" in arn
+        assert "PermissionsBoundary" not in role
+
+
+def test_queue_policies_read_back(deployed, aws_account):
+    """Only the API role and the replay principals may send; neither queue takes plain HTTP.
+    (The local account stores policies but does not enforce them: this reads them back.)"""
+    sqs, out = aws_account.client("sqs"), deployed.outputs
+    senders = sorted([out["api_gateway_role_arn"], *deployed.tf_vars["replay_principal_arns"]])
+
+    def policy(url: str) -> dict[str, dict]:
+        document = json.loads(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+        )
+        return {s["Sid"]: s for s in _statements(document)}
+
+    main = policy(out["queue_url"])
+    assert set(main) == {"AllowSendFromApiAndReplay", "DenySendFromOthers", "DenyInsecureTransport"}
+    allow = main["AllowSendFromApiAndReplay"]
+    assert allow["Effect"] == "Allow" and _as_list(allow["Action"]) == ["sqs:SendMessage"]
+    assert sorted(_as_list(allow["Principal"]["AWS"])) == senders
+    assert allow["Resource"] == out["queue_arn"]
+    deny = main["DenySendFromOthers"]
+    assert deny["Effect"] == "Deny" and _as_list(deny["Action"]) == ["sqs:SendMessage"]
+    assert deny["Principal"] == "*"
+    assert sorted(_as_list(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])) == senders
+    for statements, arn in (
+        (main, out["queue_arn"]),
+        (policy(out["dead_letter_queue_url"]), out["dead_letter_queue_arn"]),
+    ):
+        tls = statements["DenyInsecureTransport"]
+        assert tls["Effect"] == "Deny" and tls["Principal"] == "*" and _as_list(tls["Action"]) == ["sqs:*"]
+        assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert tls["Resource"] == arn
+    replay = policy(out["dead_letter_queue_url"])["AllowReplay"]
+    assert sorted(_as_list(replay["Principal"]["AWS"])) == sorted(deployed.tf_vars["replay_principal_arns"])
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"} <= set(_as_list(replay["Action"]))
 
 
 def test_history_table_read_back(deployed, aws_account):
@@ -129,12 +196,13 @@ def test_integration_template_is_the_file(deployed, aws_account):
     expected = render_terraform_template(
         REPO / "templates" / "sqs_send_message.vtl",
         source="github",
-        delivery_id_header="X-GitHub-Delivery",
-        signature_header="X-Hub-Signature-256",
+        delivery_id_header="x-github-delivery",  # api.tf passes header names lower()ed
+        signature_header="x-hub-signature-256",
         timestamp_header="",
-        event_type_header="X-GitHub-Event",
+        event_type_header="x-github-event",
     )
     assert integration["requestTemplates"]["application/json"] == expected
+    assert set(integration["requestTemplates"]) == {"application/json", "application/x-www-form-urlencoded"}
     assert integration["passthroughBehavior"] == "NEVER"
     catch_all = apigw.get_integration_response(
         restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST", statusCode="502"
@@ -144,6 +212,23 @@ def test_integration_template_is_the_file(deployed, aws_account):
         restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST", statusCode="200"
     )
     assert success["selectionPattern"] == r"2\d{2}"
+    client_error = apigw.get_integration_response(
+        restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST", statusCode="503"
+    )
+    assert client_error["selectionPattern"] == r"4\d{2}"  # fail safe: an SQS 4xx is declared 503
+
+
+def test_stage_writes_access_logs(deployed, aws_account):
+    """examples/complete turns access logs on explicitly: they are off by default."""
+    out = deployed.outputs
+    stage = aws_account.client("apigateway").get_stage(
+        restApiId=out["rest_api_id"], stageName=out["stage_name"]
+    )
+    group = f"/aws/apigateway/{deployed.tf_vars['name']}/access"
+    assert stage["accessLogSettings"]["destinationArn"].endswith(f":log-group:{group}")
+    assert json.loads(stage["accessLogSettings"]["format"])["requestId"] == "$context.requestId"
+    groups = aws_account.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [group]
 
 
 def test_alarms_watch_real_metrics(deployed, aws_account):
@@ -169,10 +254,9 @@ def driver(deployed, aws_account):
     for source, secret in scenarios.SECRETS.items():
         if source != "partner":  # partner's secret is written later: see the replay test
             sm.put_secret_value(SecretId=out["secret_arns"][source], SecretString=secret)
-    env = aws_account.client("lambda").get_function_configuration(
-        FunctionName=out["processor_function_name"]
-    )["Environment"]["Variables"]
-    with processor_environment(aws_account, env) as handler:
+    with deployed_processor_environment(
+        aws_account, out["processor_function_name"], _package(deployed)
+    ) as handler:
         yield LocalDriver(aws_account, out, handler) if aws_account.is_local else RealDriver(aws_account, out)
 
 

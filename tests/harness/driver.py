@@ -10,11 +10,16 @@ so the same assertions hold for both.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +39,60 @@ class Answer:
     body: str
 
 
+def package_base64sha256(package: Path) -> str:
+    """What Lambda reports as CodeSha256 for this zip."""
+    return base64.b64encode(hashlib.sha256(package.read_bytes()).digest()).decode()
+
+
+def read_packaged_file(package: Path, name: str) -> bytes:
+    with zipfile.ZipFile(package) as archive:
+        return archive.read(name)
+
+
+def deployed_function(account: Account, function_name: str, package: Path) -> dict[str, Any]:
+    """The function's configuration, after checking that `package` is the zip it runs.
+
+    The processor's source map is in the zip (webhook_config/sources.json), not in the
+    environment; reading it from the local zip is faithful only when that zip is the one
+    Lambda holds, so the hashes must match.
+    """
+    config = account.client("lambda").get_function_configuration(FunctionName=function_name)
+    local = package_base64sha256(package)
+    if local != config["CodeSha256"]:
+        raise AssertionError(
+            f"{package} (base64 SHA-256 {local}) is not the zip {function_name} runs "
+            f"(CodeSha256 {config['CodeSha256']})"
+        )
+    return config
+
+
+def deployed_sources(account: Account, function_name: str, package: Path) -> dict[str, Any]:
+    """The source map the deployed function reads (WEBHOOK_SOURCES_FILE inside its zip)."""
+    config = deployed_function(account, function_name, package)
+    name = config["Environment"]["Variables"]["WEBHOOK_SOURCES_FILE"]
+    return json.loads(read_packaged_file(package, name))
+
+
+@contextmanager
+def deployed_processor_environment(account: Account, function_name: str, package: Path) -> Iterator[Any]:
+    """processor_environment with the deployed function's own environment and config file.
+
+    The file named by WEBHOOK_SOURCES_FILE (relative to the package root in Lambda) is
+    extracted from the verified local zip and the variable points at the extracted copy.
+    """
+    config = deployed_function(account, function_name, package)
+    env = dict(config["Environment"]["Variables"])
+    with tempfile.TemporaryDirectory(prefix="processor-root-") as root:
+        name = env.get("WEBHOOK_SOURCES_FILE")
+        if name:
+            target = Path(root, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(read_packaged_file(package, name))
+            env["WEBHOOK_SOURCES_FILE"] = str(target)
+        with processor_environment(account, env) as handler:
+            yield handler
+
+
 @contextmanager
 def processor_environment(account: Account, function_env: Mapping[str, str]) -> Iterator[Any]:
     """The processor module configured as the deployed function is (its own env vars)."""
@@ -42,6 +101,8 @@ def processor_environment(account: Account, function_env: Mapping[str, str]) -> 
     from webhook_processor import handler
 
     saved = dict(os.environ)
+    for name in ("WEBHOOK_SOURCES", "WEBHOOK_SOURCES_FILE"):  # only the function's own say
+        os.environ.pop(name, None)
     os.environ.update(account.sdk_env())
     os.environ.update(function_env)
     handler.reset()

@@ -60,8 +60,11 @@ class Stack:
         # cleanup_on_exit=False: the fixture destroys first, then removes the whole copy.
         return self._timed("init", self.tf.setup, extra_files=extra, cleanup_on_exit=False)
 
-    def plan(self, tf_vars: dict[str, Any] | None = None) -> tftest.TerraformPlanOutput:
-        return self._timed("plan", self.tf.plan, output=True, tf_vars=hcl_vars(tf_vars))
+    def plan(
+        self, tf_vars: dict[str, Any] | None = None, targets: list[str] | None = None
+    ) -> tftest.TerraformPlanOutput:
+        """targets: plan only these addresses and what they depend on (-target)."""
+        return self._timed("plan", self.tf.plan, output=True, tf_vars=hcl_vars(tf_vars), targets=targets)
 
     def apply(self, tf_vars: dict[str, Any] | None = None) -> str:
         self.applied = True
@@ -84,6 +87,10 @@ class Stack:
         out = self._timed("destroy", self.tf.destroy, tf_vars=hcl_vars(tf_vars))
         self.applied = False
         return out
+
+    def local_path(self, path: str) -> Path:
+        """A path an output reports (such as processor_package_path), on this machine."""
+        return Path(path) if Path(path).is_absolute() else self.tfdir / path
 
     def state_resources(self) -> list[str]:
         result = self.tf.execute_command("state", "list")

@@ -23,6 +23,14 @@ from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 import airspeed
+import airspeed.operators
+
+# Java String methods API Gateway's Velocity (Java) has and airspeed-ext 0.6.9 does not:
+# airspeed looks up a Python object's missing methods in this per-type table.
+# toLowerCase(): java.lang.String.toLowerCase(); header names are ASCII tokens
+# (RFC 9110), for which Python's str.lower() gives the same result.
+airspeed.operators.__additional_methods__[str].setdefault("toLowerCase", lambda self: self.lower())
+airspeed.operators.__additional_methods__[str].setdefault("toUpperCase", lambda self: self.upper())
 
 # --------------------------------------------------------------------------- Terraform pass
 
@@ -150,9 +158,17 @@ class Input:
         self._path = dict(path_params or {})
 
     def params(self, name: str | None = None) -> Any:
-        """`$input.params()`: {path, querystring, header} maps (header keys as sent, so
-        `.header.get(x)` is case-sensitive). `$input.params(x)`: path, then query string,
-        then header (case-insensitive); "" when absent."""
+        """AWS, "Variables for data transformations for API Gateway":
+
+        `$input.params()` "returns a map of all the request parameters of your API call":
+        {path, querystring, header}, each a map of name -> value. Header keys are the
+        names as the client sent them, so `.header.get(x)` is case-sensitive and a
+        template that wants case-insensitive names iterates `.header.keySet()`.
+
+        `$input.params(x)` "returns the value of a method request parameter from the
+        path, query string, or header value (searched in that order)": a query
+        parameter shadows a header of the same name. The header step matches
+        case-insensitively; "" when absent."""
         if name is None:
             return {"path": dict(self._path), "querystring": dict(self._query), "header": dict(self._headers)}
         name = str(name)

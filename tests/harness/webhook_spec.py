@@ -42,11 +42,15 @@ SCHEME_HEADERS: dict[str, dict[str, str]] = {
 }
 HEADER_VARIABLES = ("delivery_id_header", "signature_header", "timestamp_header", "event_type_header")
 
-# (method response status, selection pattern, template file): contract, "Answers to senders".
+# (declared status, selection pattern, template file): api.tf's integration_responses and
+# the contract's "Answers to senders". Every answer but the 2xx one is declared a 5xx, so
+# a template that sets no status can never tell a sender to give up; the 4xx one is the
+# 503 (integration responses are keyed by status, so the 5xx one is declared 500 and its
+# template answers 503).
 INTEGRATION_RESPONSES = (
     ("200", r"2\d{2}", "response_success.vtl"),
-    ("400", r"4\d{2}", "response_client_error.vtl"),
-    ("503", r"5\d{2}", "response_server_error.vtl"),
+    ("503", r"4\d{2}", "response_client_error.vtl"),
+    ("500", r"5\d{2}", "response_server_error.vtl"),
     ("502", None, "response_unmapped.vtl"),
 )
 FORM_CONTENT_TYPE = {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}
@@ -55,9 +59,10 @@ ANY_JSON_SCHEMA: dict[str, Any] = {"$schema": "http://json-schema.org/draft-04/s
 
 
 def request_template(source: str = "github", **headers: str) -> str:
-    """templates/sqs_send_message.vtl after templatefile(); header variables default to ""."""
+    """templates/sqs_send_message.vtl after templatefile(), with the variables as api.tf
+    passes them: header variables default to "" and are lower-cased (api.tf's lower())."""
     variables = dict.fromkeys(HEADER_VARIABLES, "")
-    variables.update(headers)
+    variables.update({name: value.lower() for name, value in headers.items()})
     return vtl.render_terraform_template(TEMPLATES / "sqs_send_message.vtl", source=source, **variables)
 
 

@@ -44,7 +44,8 @@ def reliability_account() -> Iterator[ReliabilityAccount]:
 
 
 MAX_RECEIVE_COUNT = 3
-SMALL_SOURCES = tuple(s for s in DEFAULT_SOURCES if s.name in ("github", "stripe", "open"))
+# stripe's secret is written quoted; `late`'s is mistyped until a test fixes it.
+SMALL_SOURCES = tuple(s for s in DEFAULT_SOURCES if s.name in ("github", "stripe", "open", "late"))
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,11 @@ Faults, all injected from the test side (nothing in lambda/ is changed):
   and a second consumer receives and processes them too.
 - Lost acknowledgement: a record processed fine is not deleted and comes back.
 - Poison: a delivery whose body carries POISON_TOKEN fails on every attempt.
+- Source removed (operator fault): a delivery whose body carries ORPHAN_TOKEN is handled, while
+  `source_removed` is set, by a copy of the processor whose configuration lacks its source
+  (what the processor sees when a source is removed while its messages are queued): a
+  transient `unknown_source`, so it reaches the DLQ; `dlq replay` after the source is back
+  (`source_removed = False`) processes it.
 - Edge SQS failure: the gateway's `sqs_fault` hook answers 500/503/400/403/302 instead of SQS.
 
 Retry budget: a fault that makes SQS deliver a message again is injected only while the
@@ -29,6 +34,8 @@ and then redelivered maxReceiveCount times ends in history and in the DLQ
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import random
 import threading
 import time
@@ -40,11 +47,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 from webhook_processor import handler
+from webhook_processor.errors import TransientError
 
 from tests.harness.poller import EventSourceMappingPoller, LambdaContext
 
 from .local_stack import LocalStack
-from .stream import POISON_TOKEN, Planned, Stream
+from .stream import ORPHAN_TOKEN, POISON_TOKEN, Planned, Stream
 
 
 class InjectedCrash(RuntimeError):
@@ -96,6 +104,10 @@ class Ledger:
     invocations: int = 0
     attempts: Counter[str] = field(default_factory=Counter)  # request id -> records handled
     writes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # request id -> results
+    # request id -> (record status, write result) of every record handled to the end
+    outcomes: dict[str, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    # request id -> the TransientError codes its attempts raised (retried by SQS)
+    transient: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     stored: Counter[str] = field(default_factory=Counter)  # event id -> new rows written
 
     def fault(self, name: str) -> None:
@@ -116,7 +128,7 @@ class DeadlineContext:
         if self._left > 0:
             self._left -= 1
             return self._base.get_remaining_time_in_millis()
-        return handler.SAFETY_MARGIN_MS - 1
+        return 0  # below any safety margin
 
 
 class FaultInjector:
@@ -131,6 +143,8 @@ class FaultInjector:
         self._local = threading.local()
         self.always_lose_ack: Callable[[dict[str, Any]], bool] = lambda record: False
         self.poison_enabled = True  # False: the poison fault is removed (the operator fixed the cause)
+        self.source_removed = True  # False: the orphans' sources are back in the processor's config
+        self._orphan_processors: dict[str, Any] = {}
         self.respect_budget = True  # False: faults ignore the retry budget (outages)
         self.crash_after: int | None = None  # fixed k for crashes and timeouts (None: random)
 
@@ -157,6 +171,25 @@ class FaultInjector:
     def is_poison(self, record: dict[str, Any] | None) -> bool:
         return self.poison_enabled and record is not None and POISON_TOKEN in (record.get("body") or "")
 
+    def forget_secrets(self) -> None:
+        """Empty the container's secret cache (what its TTL does after a secret is changed)."""
+        self._processor.secrets.clear()
+
+    def is_orphan(self, record: dict[str, Any]) -> bool:
+        return self.source_removed and ORPHAN_TOKEN in (record.get("body") or "")
+
+    def _processor_without(self, source: str) -> Any:
+        """The container's processor, configured as if `source` had been removed from `sources`."""
+        with self._rng_lock:
+            found = self._orphan_processors.get(source)
+            if found is None:
+                found = copy.copy(self._processor)  # shares the history store and the secret cache
+                config = found.config
+                sources = {name: s for name, s in config.sources.items() if name != source}
+                found.config = dataclasses.replace(config, sources=type(config.sources)(sources))
+                self._orphan_processors[source] = found
+            return found
+
     # ------------------------------------------------------------------ installation
 
     def install(self) -> None:
@@ -172,6 +205,7 @@ class FaultInjector:
 
         processor = handler.get_processor()
         original = processor.process
+        unbound = type(processor).process
 
         def process(record: dict[str, Any]) -> Any:
             self._local.record = record
@@ -179,13 +213,22 @@ class FaultInjector:
             with self.ledger.lock:
                 self.ledger.attempts[request_id] += 1
             try:
-                result = original(record)
+                if self.is_orphan(record):
+                    source = ((record.get("messageAttributes") or {}).get("source") or {}).get("stringValue")
+                    result = unbound(self._processor_without(str(source)), record)
+                else:
+                    result = original(record)
+            except TransientError as exc:
+                with self.ledger.lock:
+                    self.ledger.transient[request_id].append(exc.code)
+                raise
             finally:
                 self._local.record = None
             with self.ledger.lock:
                 if result.write is not None:
                     self.ledger.writes[request_id].append(result.write.value)
-                    if result.write.value == "stored" and result.event_id:
+                    self.ledger.outcomes[request_id].append((str(result.status), result.write.value))
+                    if result.write.value == "stored" and result.event_id and result.status == "processed":
                         self.ledger.stored[result.event_id] += 1
             return result
 

@@ -9,7 +9,13 @@ variables api.tf passes (header defaults read from main.tf's `scheme_headers`). 
 gateway then reads that API back (`LocalGateway`), like the end-to-end suites do.
 
 The processor is the real `webhook_processor.handler`, in-process, configured through the
-environment variables lambda.tf sets (`activate()`).
+environment variables lambda.tf sets (`activate()`), its source map read from the file
+`WEBHOOK_SOURCES_FILE` names (lambda.tf's `processor_sources`, written where the zip would
+hold it; a test may pass `WEBHOOK_SOURCES` inline instead, which the processor prefers).
+
+Not mirrored: IAM (roles, permissions boundaries) and the queue policies of sqs.tf (moto does
+not evaluate policies, so a SendMessage the policy would deny is accepted here; the plan and
+apply suites check the policies themselves), access logs, alarms, KMS.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import contextlib
 import json
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,14 +43,16 @@ TEMPLATES = REPO / "templates"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STAGE = "v1"
+# var.processor_timeout's default; the pollers' Lambda context uses the same timeout.
+PROCESSOR_TIMEOUT_SECONDS = 30
 
 # api.tf: method responses, integration responses (status, selection pattern, template file)
 # and the gateway responses (API Gateway's own answers).
-METHOD_STATUSES = ("200", "400", "413", "502", "503")
+METHOD_STATUSES = ("200", "400", "413", "500", "502", "503")
 INTEGRATION_RESPONSES = (
     ("200", r"2\d{2}", "response_success.vtl"),
-    ("400", r"4\d{2}", "response_client_error.vtl"),
-    ("503", r"5\d{2}", "response_server_error.vtl"),
+    ("503", r"4\d{2}", "response_client_error.vtl"),
+    ("500", r"5\d{2}", "response_server_error.vtl"),
     ("502", None, "response_unmapped.vtl"),
 )
 GATEWAY_RESPONSES = {
@@ -65,34 +74,80 @@ JSON_BODY_SCHEMA = {
 }
 
 
+def scheme_content_types_from_main_tf(path: Path = REPO / "main.tf") -> dict[str, tuple[str, ...]]:
+    """main.tf's `scheme_content_types` local: the content types a source gets when it leaves
+    content_types unset (what each provider really sends)."""
+    text = path.read_text(encoding="utf-8")
+    block = re.search(r"scheme_content_types\s*=\s*\{(.*?)\n\s*\}\n", text, re.S)
+    if block is None:
+        raise ValueError(f"{path}: no scheme_content_types local")
+    result = {
+        scheme: tuple(re.findall(r'"([^"]+)"', types))
+        for scheme, types in re.findall(r"^\s*(\w+)\s*=\s*\[([^\]]*)\]", block.group(1), re.M)
+    }
+    if set(result) != {"stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none"}:
+        raise ValueError(f"{path}: unexpected scheme_content_types {sorted(result)}")
+    return result
+
+
+SCHEME_CONTENT_TYPES = scheme_content_types_from_main_tf()
+# How an operator may write a signing secret to Secrets Manager (all accepted, docs/message-contract.md).
+SECRET_FORMS = ("plain", "quoted", "object")
+
+
 @dataclass(frozen=True)
 class SourceDef:
     """One entry of the module's `sources` input (variables.tf), plus the secret value to store."""
 
     name: str
     scheme: str
-    secret: str | None = None  # written to Secrets Manager; None for scheme "none"
+    secret: str | None = None  # the sender's secret (a JSON array: a rotation pair); None for "none"
     signature_header: str | None = None
     signature_encoding: str = "hex"
     signature_prefix: str = ""
     delivery_id_header: str | None = None
     event_type_header: str | None = None
-    content_types: tuple[str, ...] = ("application/json",)
+    content_types: tuple[str, ...] = ()  # () = the scheme's default (SCHEME_CONTENT_TYPES)
     timestamp_tolerance_seconds: int = 300
+    # Operator faults: how the secret is written (plain, quoted: a JSON string literal with a
+    # trailing newline, object: the console's key/value form {"secret": ...}), and whether the
+    # operator first writes a wrong value (one character short) that a test fixes later.
+    secret_form: str = "plain"
+    secret_typo: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.content_types:
+            object.__setattr__(self, "content_types", SCHEME_CONTENT_TYPES[self.scheme])
+        if self.secret_form not in SECRET_FORMS:
+            raise ValueError(f"secret_form must be one of {SECRET_FORMS}")
+
+    def secret_string(self) -> str:
+        """The SecretString the operator writes once the secret is right."""
+        secret = self.secret or ""
+        if self.secret_form == "quoted":
+            return json.dumps(secret) + "\n"
+        if self.secret_form == "object":
+            return json.dumps({"secret": json.loads(secret) if secret.startswith("[") else secret})
+        return secret
+
+    def initial_secret_string(self) -> str:
+        """What is in Secrets Manager when the stack is built (a typo when `secret_typo`)."""
+        if self.secret_typo:
+            return (self.secret or "x")[:-1]
+        return self.secret_string()
 
 
-# One source per scheme, with every content type a scheme's senders use.
+# One source per scheme, with every content type a scheme's senders use (the scheme defaults),
+# and the operator's secret faults: stripe's secret written as a JSON string literal (what the
+# README once advised), slack's and stdwh's as the console's key/value object, and a source
+# whose secret is mistyped until the test fixes it and requeues (`late`).
 DEFAULT_SOURCES: tuple[SourceDef, ...] = (
-    SourceDef("stripe", "stripe", "whsec_reliability_stripe"),
+    SourceDef("stripe", "stripe", "whsec_reliability_stripe", secret_form="quoted"),
     SourceDef("github", "github", "reliability github secret"),
     SourceDef("shopify", "shopify", "shpss_reliability"),
-    SourceDef(
-        "slack",
-        "slack",
-        "8f742231b10e8888abcd99yyyzzz85a5",
-        content_types=("application/json", "application/x-www-form-urlencoded"),
-    ),
-    SourceDef("stdwh", "standard_webhooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    SourceDef("slack", "slack", "8f742231b10e8888abcd99yyyzzz85a5", secret_form="object"),
+    SourceDef("stdwh", "standard_webhooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", secret_form="object"),
+    SourceDef("late", "stripe", "whsec_reliability_late_fix", secret_typo=True),
     SourceDef(
         "generic",
         "hmac_sha256",
@@ -143,17 +198,18 @@ def _coalesce(*values: str | None) -> str:
 
 
 def template_variables(source: SourceDef, scheme_headers: dict[str, dict[str, str]]) -> dict[str, str]:
-    """The templatefile() variables api.tf passes for `source` (after main.tf's locals)."""
+    """The templatefile() variables api.tf passes for `source` (after main.tf's locals; header
+    names lower()ed, as the template compares them with lower-cased request header names)."""
     defaults = scheme_headers[source.scheme]
     signature = _coalesce(source.signature_header, defaults["signature"], "-")
     delivery = _coalesce(source.delivery_id_header, defaults["delivery_id"], "-")
     event_type = _coalesce(source.event_type_header, defaults["event_type"], "-")
     return {
         "source": source.name,
-        "delivery_id_header": "" if delivery == "-" else delivery,
-        "signature_header": "" if signature == "-" else signature,
-        "timestamp_header": defaults["timestamp"],
-        "event_type_header": "" if event_type == "-" else event_type,
+        "delivery_id_header": "" if delivery == "-" else delivery.lower(),
+        "signature_header": "" if signature == "-" else signature.lower(),
+        "timestamp_header": defaults["timestamp"].lower(),
+        "event_type_header": "" if event_type == "-" else event_type.lower(),
     }
 
 
@@ -293,9 +349,9 @@ class LocalStack:
 
     # ------------------------------------------------------------------ the processor
 
-    def processor_env(self, **overrides: str) -> dict[str, str]:
-        """What lambda.tf puts in the function's environment, plus the SDK's endpoint."""
-        sources = {
+    def processor_sources(self) -> dict[str, dict[str, Any]]:
+        """lambda.tf's `processor_sources`: the JSON it packages as webhook_config/sources.json."""
+        return {
             name: {
                 "scheme": s.scheme,
                 "secret_arn": self.secret_arns.get(name),
@@ -305,11 +361,23 @@ class LocalStack:
             }
             for name, s in self.sources.items()
         }
+
+    def processor_env(self, sources_file: str, **overrides: str) -> dict[str, str]:
+        """What lambda.tf puts in the function's environment, plus the SDK's endpoint.
+
+        `sources_file` is the extracted webhook_config/sources.json (an absolute path here;
+        relative to the package root in Lambda). A test may pass WEBHOOK_SOURCES inline,
+        which the processor prefers to the file.
+        """
         return {
             "TABLE_NAME": self.table_name,
-            "WEBHOOK_SOURCES": json.dumps(sources),
+            "WEBHOOK_SOURCES_FILE": sources_file,
+            "WEBHOOK_SOURCES": "",
+            "PROCESSOR_TIMEOUT_SECONDS": str(PROCESSOR_TIMEOUT_SECONDS),
             "HISTORY_RETENTION_DAYS": "90",
+            "REJECTED_RETENTION_DAYS": "14",
             "MAX_STORED_BODY_BYTES": "350000",
+            "INVALID_BODY_BYTES": "4096",
             "SECRET_CACHE_TTL_SECONDS": "300",
             "LOG_LEVEL": "ERROR",
             "AWS_ENDPOINT_URL": self.endpoint_url,
@@ -322,21 +390,25 @@ class LocalStack:
     @contextlib.contextmanager
     def activate(self, **overrides: str) -> Iterator[None]:
         """Point the in-process handler at this stack; restore the environment afterwards."""
-        values = self.processor_env(**overrides)
-        saved = {name: os.environ.get(name) for name in values}
-        os.environ.update(values)
-        handler.reset()
-        serialize_calls(handler._dynamodb())
-        serialize_calls(handler._secretsmanager())
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        with tempfile.TemporaryDirectory(prefix="processor-root-") as root:
+            sources_file = Path(root, "webhook_config", "sources.json")
+            sources_file.parent.mkdir()
+            sources_file.write_text(json.dumps(self.processor_sources()), encoding="utf-8")
+            values = self.processor_env(str(sources_file), **overrides)
+            saved = {name: os.environ.get(name) for name in values}
+            os.environ.update(values)
             handler.reset()
+            serialize_calls(handler._dynamodb())
+            serialize_calls(handler._secretsmanager())
+            try:
+                yield
+            finally:
+                for name, value in saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+                handler.reset()
 
     # ------------------------------------------------------------------ reading the account back
 
@@ -388,6 +460,20 @@ class LocalStack:
             self.dynamodb.delete_item(TableName=self.table_name, Key={"event_id": {"S": row["event_id"]}})
         self.consumer_sqs = ReceiptHandleSqs(self.sqs)
         self.gateway.sqs_fault = None
+        self.reset_secrets()
+
+    def write_secret(self, source: str, value: str) -> None:
+        """`aws secretsmanager put-secret-value`: the operator writes a source's secret."""
+        self.secretsmanager.put_secret_value(SecretId=self.secret_arns[source], SecretString=value)
+
+    def fix_secret(self, source: str) -> None:
+        """The operator corrects a mistyped secret (the processor sees it once its cache expires)."""
+        self.write_secret(source, self.sources[source].secret_string())
+
+    def reset_secrets(self) -> None:
+        """Every secret back to what the stack was built with (typos included)."""
+        for name in self.secret_arns:
+            self.write_secret(name, self.sources[name].initial_secret_string())
 
     def queue_depth(self, queue_url: str) -> int:
         names = [
@@ -399,19 +485,24 @@ class LocalStack:
         return sum(int(attributes.get(name, 0)) for name in names)
 
 
+def plain_value(value: dict[str, Any]) -> Any:
+    """One DynamoDB AttributeValue as plain Python (sets as sets, numbers as int, maps as dicts)."""
+    ((kind, raw),) = value.items()
+    if kind == "N":
+        return int(raw) if re.fullmatch(r"-?\d+", raw) else float(raw)
+    if kind == "SS":
+        return set(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {name: plain_value(inner) for name, inner in raw.items()}
+    if kind == "L":
+        return [plain_value(inner) for inner in raw]
+    return raw
+
+
 def plain_item(item: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in item.items():
-        ((kind, raw),) = value.items()
-        if kind == "N":
-            out[name] = int(raw) if re.fullmatch(r"-?\d+", raw) else float(raw)
-        elif kind == "SS":
-            out[name] = set(raw)
-        elif kind == "NULL":
-            out[name] = None
-        else:
-            out[name] = raw
-    return out
+    return {name: plain_value(value) for name, value in item.items()}
 
 
 def build_stack(
@@ -457,7 +548,7 @@ def build_stack(
     for source in sources:
         if source.scheme != "none":
             arn = secretsmanager.create_secret(
-                Name=f"{name}/webhook-signing/{source.name}", SecretString=source.secret or ""
+                Name=f"{name}/webhook-signing/{source.name}", SecretString=source.initial_secret_string()
             )["ARN"]
             secret_arns[source.name] = arn
 

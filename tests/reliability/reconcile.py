@@ -7,10 +7,19 @@ attribute is it, and that place must be the one the contract gives it (the proce
 row of its event, a rejected/invalid row under `<source>#request:<request_id>` with the
 expected reason, or the DLQ for a poison delivery). A non-2xx request must be nowhere.
 
-Processed twice: a request id in two places; a row whose `duplicate_count` differs from
-`len(duplicate_request_ids)` or whose own request id is among its duplicates; a request
-whose write took effect twice, or an event stored as new twice (from the ledger the
-fault injector keeps of the processor's write results).
+A verified request whose body differs from the body its event's row holds must be in a
+`conflict` row of its own (`<source>#request:<request_id>`, `conflict_of` = the event id,
+listed in that row's `conflict_request_ids`), never counted as a duplicate; whichever body
+arrived first owns the event row. A rejected row that `history requeue` recovered
+(`superseded_by`) is not a place of its own: its request must be on the row it names, and
+only requests planned to be rejected first may have one. A request whose source was removed
+while it was queued must have failed transiently with `unknown_source` (ledger).
+
+Processed twice: a request id in two places; a row whose `duplicate_count` (or
+`conflict_count`) differs from the ids it lists (beyond MAX_RECORDED_REQUEST_IDS only the
+count grows) or whose own request id is among its duplicates; a request whose processed
+write took effect twice, or an event stored as new twice (from the ledger the fault
+injector keeps of the processor's results).
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from .faults import Ledger
 from .stream import Planned, Stream, queued_bytes
 
 MAX_LISTED = 60
+# The processor records at most this many request ids per row (duplicates, conflicts).
+MAX_RECORDED_REQUEST_IDS = 50
 
 
 @dataclass
@@ -79,10 +90,15 @@ def reconcile(
     twice: set[str] = set()
     lost: set[str] = set()
 
+    by_event_id = {str(row["event_id"]): row for row in rows}
     primary: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    superseded: dict[str, list[dict[str, Any]]] = defaultdict(list)
     duplicate_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        primary[str(row.get("request_id"))].append(row)
+        if row.get("superseded_by"):
+            superseded[str(row.get("request_id"))].append(row)
+        else:
+            primary[str(row.get("request_id"))].append(row)
         for request_id in row.get("duplicate_request_ids") or ():
             duplicate_of[request_id].append(row)
     in_dlq: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -119,17 +135,33 @@ def reconcile(
             + [("dlq", message) for message in in_dlq.get(rid, [])]
         )
         if not request.accepted:
-            if places:
+            everywhere = places + [("superseded", row) for row in superseded.get(rid, [])]
+            if everywhere:
                 findings.append(
                     Finding(
                         "stored after non-2xx",
                         rid,
                         request.index,
-                        f"answered {request.status} but found in {[p for p, _ in places]}",
+                        f"answered {request.status} but found in {[p for p, _ in everywhere]}",
                     )
                 )
             continue
+        problem = _check_superseded(request, superseded.get(rid, []), by_event_id)
+        if problem:
+            findings.append(Finding("wrong ending", rid, request.index, problem))
+        if request.orphaned and ledger is not None and "unknown_source" not in ledger.transient.get(rid, ()):
+            findings.append(
+                Finding(
+                    "wrong ending",
+                    rid,
+                    request.index,
+                    f"queued while its source was removed, but never failed as transient unknown_source "
+                    f"(transient codes: {ledger.transient.get(rid, [])})",
+                )
+            )
         if not places:
+            if _counted_beyond_cap(request, by_event_id, ledger):
+                continue
             lost.add(rid)
             findings.append(Finding("lost", rid, request.index, f"{request.kind} to {request.path}: nowhere"))
             continue
@@ -138,35 +170,86 @@ def reconcile(
             where = ", ".join(_describe(kind, thing) for kind, thing in places)
             findings.append(Finding("processed twice", rid, request.index, f"found in {where}"))
             continue
-        problem = _check_place(request, *places[0])
+        problem = _check_place(request, *places[0], by_event_id)
         if problem:
             findings.append(Finding("wrong ending", rid, request.index, problem))
 
-    # Rows, duplicates and DLQ messages that no accepted request accounts for.
+    # Rows, duplicates, conflicts and DLQ messages that no accepted request accounts for.
+    conflict_rows: dict[str, set[str]] = defaultdict(set)  # event id -> request ids of its conflict rows
+    for row in rows:
+        if row.get("status") == "conflict":
+            conflict_rows[str(row.get("conflict_of"))].add(str(row.get("request_id")))
     for row in rows:
         rid = str(row.get("request_id"))
+        event_id = str(row["event_id"])
         duplicates = set(row.get("duplicate_request_ids") or ())
         if rid not in accepted:
-            findings.append(
-                Finding("phantom row", rid, None, f"row {row['event_id']} for no accepted request")
-            )
+            findings.append(Finding("phantom row", rid, None, f"row {event_id} for no accepted request"))
         for extra in sorted(duplicates - set(accepted)):
-            findings.append(Finding("phantom duplicate", extra, None, f"on row {row['event_id']}"))
+            findings.append(Finding("phantom duplicate", extra, None, f"on row {event_id}"))
         count = int(row.get("duplicate_count") or 0)
-        if count != len(duplicates):
-            twice.add(row["event_id"])
+        if not _count_matches(count, len(duplicates)):
+            twice.add(event_id)
             findings.append(
                 Finding(
                     "processed twice",
                     rid,
                     None,
-                    f"row {row['event_id']}: duplicate_count={count} but {len(duplicates)} duplicate request ids",
+                    f"row {event_id}: duplicate_count={count} but {len(duplicates)} duplicate request ids",
                 )
             )
         if rid in duplicates:
             twice.add(rid)
             findings.append(
-                Finding("processed twice", rid, None, f"row {row['event_id']} lists itself as duplicate")
+                Finding("processed twice", rid, None, f"row {event_id} lists itself as duplicate")
+            )
+        conflicts = set(row.get("conflict_request_ids") or ())
+        conflict_count = int(row.get("conflict_count") or 0)
+        if not _count_matches(conflict_count, len(conflicts)):
+            twice.add(event_id)
+            findings.append(
+                Finding(
+                    "processed twice",
+                    rid,
+                    None,
+                    f"row {event_id}: conflict_count={conflict_count} but {len(conflicts)} conflict request ids",
+                )
+            )
+        for extra in sorted(conflicts - conflict_rows.get(event_id, set())):
+            findings.append(
+                Finding("phantom conflict", extra, None, f"listed on row {event_id}, no conflict row of it")
+            )
+        if conflicts & duplicates:
+            twice.add(event_id)
+            findings.append(
+                Finding(
+                    "processed twice",
+                    rid,
+                    None,
+                    f"row {event_id}: {sorted(conflicts & duplicates)} both duplicate and conflict",
+                )
+            )
+        if row.get("status") == "conflict":
+            first = by_event_id.get(str(row.get("conflict_of")))
+            listed = set(first.get("conflict_request_ids") or ()) if first else set()
+            if first is None:
+                findings.append(
+                    Finding(
+                        "wrong ending", rid, None, f"conflict row {event_id}: no row {row.get('conflict_of')}"
+                    )
+                )
+            elif rid not in listed and len(listed) < MAX_RECORDED_REQUEST_IDS:
+                findings.append(
+                    Finding(
+                        "wrong ending",
+                        rid,
+                        None,
+                        f"conflict row {event_id} not recorded on {row.get('conflict_of')} (conflict_request_ids)",
+                    )
+                )
+        if row.get("superseded_by") and row.get("status") not in ("rejected", "invalid"):
+            findings.append(
+                Finding("wrong ending", rid, None, f"{row.get('status')} row {event_id} has superseded_by")
             )
     for rid, messages in in_dlq.items():
         if rid not in accepted:
@@ -175,8 +258,17 @@ def reconcile(
         findings.append(Finding("left in queue", None, None, f"{left_in_queue} message(s) never settled"))
 
     if ledger is not None:
-        for rid, writes in ledger.writes.items():
-            effective = [w for w in writes if w in ("stored", "duplicate")]
+        for rid, outcomes in ledger.outcomes.items():
+            # A request is processed once: one stored row, or one duplicate count. Its rejected
+            # row (before a requeue) and redeliveries (no-ops) do not count, nor do conflicts: a
+            # redelivered conflict answers "conflict" again, and the rows show whether it was
+            # recorded twice (one conflict row per request id, conflict_count = the ids listed).
+            effective = [
+                f"{status}:{write}"
+                for status, write in outcomes
+                if status not in ("rejected", "invalid", "conflict")
+                and write not in ("redelivery", "conflict")
+            ]
             if len(effective) > 1:
                 twice.add(rid)
                 findings.append(
@@ -193,6 +285,56 @@ def reconcile(
     result.processed_twice = len(twice)
     result.summary = _summary(stream, rows, dlq_messages, left_in_queue, ledger, result, extra_summary)
     return result
+
+
+def _count_matches(count: int, listed: int) -> bool:
+    """A row's count against the ids it lists: equal, or more once the list is full."""
+    return count == listed or (listed == MAX_RECORDED_REQUEST_IDS and count > listed)
+
+
+def _counted_beyond_cap(
+    request: Planned, by_event_id: dict[str, dict[str, Any]], ledger: Ledger | None
+) -> bool:
+    """A duplicate past MAX_RECORDED_REQUEST_IDS is only counted: accounted for when the ledger saw it."""
+    row = by_event_id.get(request.expected_event_id or "")
+    if row is None or request.expected_end != "processed":
+        return False
+    full = len(row.get("duplicate_request_ids") or ()) == MAX_RECORDED_REQUEST_IDS
+    saw = ledger is not None and ("processed", "duplicate") in ledger.outcomes.get(
+        request.request_id or "", []
+    )
+    return full and int(row.get("duplicate_count") or 0) > MAX_RECORDED_REQUEST_IDS and saw
+
+
+def _check_superseded(
+    request: Planned, rows: list[dict[str, Any]], by_event_id: dict[str, dict[str, Any]]
+) -> str | None:
+    """A request rejected first and requeued: its rejected row names the event that holds it now."""
+    if not request.rejected_first:
+        if rows:
+            return (
+                f"row {rows[0]['event_id']} superseded by {rows[0].get('superseded_by')}, but never requeued"
+            )
+        return None
+    if len(rows) != 1:
+        return f"expected one superseded rejected row, found {len(rows)} (requeued and re-verified?)"
+    row = rows[0]
+    expected_key = f"{request.source}#request:{request.request_id}"
+    problems = []
+    if row["event_id"] != expected_key or row.get("status") != "rejected":
+        problems.append(
+            f"superseded row {row['event_id']} ({row.get('status')}), expected rejected {expected_key}"
+        )
+    if row.get("reason") != request.rejected_first:
+        problems.append(f"rejected first for {row.get('reason')}, expected {request.rejected_first}")
+    target = by_event_id.get(str(row.get("superseded_by")))
+    holds = target is not None and (
+        target.get("request_id") == request.request_id
+        or request.request_id in (target.get("duplicate_request_ids") or ())
+    )
+    if not holds:
+        problems.append(f"superseded_by {row.get('superseded_by')}, which does not hold this request")
+    return "; ".join(problems) or None
 
 
 def _unclear_answer(request: Planned) -> str | None:
@@ -223,7 +365,9 @@ def _describe(kind: str, thing: dict[str, Any]) -> str:
     return f"{kind} of row {thing.get('event_id')} ({thing.get('status')})"
 
 
-def _check_place(request: Planned, kind: str, thing: dict[str, Any]) -> str | None:
+def _check_place(
+    request: Planned, kind: str, thing: dict[str, Any], by_event_id: dict[str, dict[str, Any]]
+) -> str | None:
     """None when the one place a 2xx request ended in is the place the contract gives it."""
     end = request.expected_end
     if end == "dlq":
@@ -231,22 +375,40 @@ def _check_place(request: Planned, kind: str, thing: dict[str, Any]) -> str | No
     if kind == "dlq":
         return f"{request.kind} ended in the DLQ, expected {end} ({request.expected_reason or ''})"
     row = thing
-    body = queued_bytes(request.delivery.payload())
+    body_sha256 = hashlib.sha256(queued_bytes(request.delivery.payload())).hexdigest()
+    request_key = f"{request.source}#request:{request.request_id}"
     problems = []
-    if row.get("status") != end:
-        problems.append(f"status {row.get('status')} ({row.get('reason')}), expected {end}")
     if end == "processed":
-        if row.get("event_id") != request.expected_event_id:
-            problems.append(f"event_id {row.get('event_id')}, expected {request.expected_event_id}")
+        event = by_event_id.get(request.expected_event_id or "")
+        if event is not None and event.get("body_sha256") != body_sha256:
+            # Another body holds the event: this one must be a conflict row of its own.
+            if (row.get("status"), row.get("event_id"), kind) != ("conflict", request_key, "row"):
+                problems.append(
+                    f"{kind} of {row.get('event_id')} ({row.get('status')}), but the event row holds another "
+                    f"body: expected conflict row {request_key}"
+                )
+            elif row.get("conflict_of") != request.expected_event_id or row.get("reason") != "body_differs":
+                problems.append(
+                    f"conflict row: conflict_of {row.get('conflict_of')} reason {row.get('reason')}, "
+                    f"expected {request.expected_event_id} body_differs"
+                )
+        else:
+            if row.get("status") != end:
+                problems.append(f"status {row.get('status')} ({row.get('reason')}), expected {end}")
+            if row.get("event_id") != request.expected_event_id:
+                problems.append(f"event_id {row.get('event_id')}, expected {request.expected_event_id}")
+            if request.kind == "malformed_form" and kind == "row" and not row.get("parse_warning"):
+                problems.append("a form body strict parsing refuses, but the row has no parse_warning")
     else:
-        expected_id = f"{request.source}#request:{request.request_id}"
-        if row.get("event_id") != expected_id or kind != "row":
-            problems.append(f"{kind} of {row.get('event_id')}, expected row {expected_id}")
+        if row.get("status") != end:
+            problems.append(f"status {row.get('status')} ({row.get('reason')}), expected {end}")
+        if row.get("event_id") != request_key or kind != "row":
+            problems.append(f"{kind} of {row.get('event_id')}, expected row {request_key}")
         if row.get("reason") != request.expected_reason:
             problems.append(f"reason {row.get('reason')}, expected {request.expected_reason}")
     if row.get("source") != request.source:
         problems.append(f"source {row.get('source')}, expected {request.source}")
-    if row.get("body_sha256") != hashlib.sha256(body).hexdigest():
+    if row.get("body_sha256") != body_sha256:
         problems.append("body_sha256 differs from the body sent (not byte-exact)")
     return "; ".join(problems) or None
 
@@ -267,9 +429,13 @@ def _summary(
     for status in sorted(s for s in answers if s is not None and not 200 <= s < 300):
         out.append((f"answered {status}", answers[status]))
     out.append(("history rows", len(rows)))
-    for status in ("processed", "rejected", "invalid"):
+    for status in ("processed", "rejected", "invalid", "conflict"):
         out.append((f"  {status}", statuses.get(status, 0)))
+        if status == "rejected":
+            recovered = sum(1 for r in rows if r.get("status") == status and r.get("superseded_by"))
+            out.append(("    of which superseded (requeued, now processed)", recovered))
     out.append(("  duplicate deliveries on rows", sum(int(r.get("duplicate_count") or 0) for r in rows)))
+    out.append(("  conflicting bodies on rows", sum(int(r.get("conflict_count") or 0) for r in rows)))
     out.append(("DLQ messages", len(dlq_messages)))
     out.append(("left in queue", left_in_queue))
     out.append(("lost", result.lost))
@@ -284,6 +450,10 @@ def _summary(
         )
         redeliveries = Counter(w for writes in ledger.writes.values() for w in writes)
         out.append(("write results", ", ".join(f"{k}={n}" for k, n in sorted(redeliveries.items()))))
+        transient = Counter(code for codes in ledger.transient.values() for code in codes)
+        out.append(
+            ("transient failures", ", ".join(f"{k}={n}" for k, n in sorted(transient.items())) or "none")
+        )
     edge = sum(1 for r in stream.requests if r.edge_fault is not None)
     out.append(("edge SQS faults", edge))
     out += extra or []

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
+
+from tools import webhookctl
 
 from .faults import FaultInjector, StreamRunner
 from .local_stack import LocalStack
@@ -32,19 +37,76 @@ def drain(stack: LocalStack, injector: FaultInjector, **options: Any) -> StreamR
     return drive(stack, injector, as_stream([]), **options)
 
 
+def ctl(stack: LocalStack, *argv: str) -> tuple[int, str]:
+    """Run tools/webhookctl.py against the stack's account: (exit status, output)."""
+    out = io.StringIO()
+    code = webhookctl.main(["--endpoint-url", stack.endpoint_url, "--region", "us-east-1", *argv], out=out)
+    return code, out.getvalue()
+
+
+@dataclass
+class Recovery:
+    """What the operator did after the stream, for the summary and the check."""
+
+    runners: list[StreamRunner] = field(default_factory=list)
+    summary: list[tuple[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def recover_operator_faults(
+    stack: LocalStack, injector: FaultInjector, stream: Stream, **options: Any
+) -> Recovery:
+    """The operator's fixes once the stream has drained, each followed by a drain. Inside `processing()`.
+
+    1. Sources removed while their messages were queued are back: `dlq replay` (poison
+       deliveries go round again and return to the DLQ).
+    2. Mistyped secrets are corrected (and the processor's cache has expired): `history
+       requeue` of each such source's rejected rows.
+    """
+    recovery = Recovery()
+    if any(request.orphaned for request in stream.requests):
+        injector.source_removed = False
+        code, out = ctl(stack, "dlq", "replay", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url)
+        if code != 0:
+            recovery.problems.append(f"dlq replay exited {code}: {out[-300:]}")
+        moved = re.search(r"replayed (\d+) message\(s\)\s*$", out)
+        recovery.summary.append(
+            ("dlq replay once the sources were back", moved.group(1) if moved else out[-80:])
+        )
+        recovery.runners.append(drain(stack, injector, **options))
+    mistyped = sorted({request.source for request in stream.requests if request.rejected_first})
+    for name in mistyped:
+        stack.fix_secret(name)
+    if mistyped:
+        injector.forget_secrets()  # as if the cache's TTL had passed
+        for name in mistyped:
+            argv = ["history", "requeue", "--table", stack.table_name, "--source", name]
+            code, out = ctl(stack, *argv, "--queue-url", stack.queue_url)
+            if code != 0:
+                recovery.problems.append(f"history requeue --source {name} exited {code}: {out[-300:]}")
+            last = out.strip().splitlines()[-1] if out.strip() else ""
+            recovery.summary.append((f"history requeue --source {name}", last))
+        recovery.runners.append(drain(stack, injector, **options))
+    return recovery
+
+
 def check(
     stack: LocalStack,
     stream: Stream,
     injector: FaultInjector | None,
     runners: list[StreamRunner] | None = None,
     extra: list[tuple[str, Any]] | None = None,
+    recovery: Recovery | None = None,
 ) -> Reconciliation:
     """Read the account back and reconcile every request of `stream`."""
     rows = stack.scan_history()
     dlq = stack.peek_queue(stack.dlq_url)
     left = stack.queue_depth(stack.queue_url)
-    result = reconcile(stream, rows, dlq, left, injector.ledger if injector else None, extra)
-    for runner in runners or []:
+    summary = [*(extra or []), *(recovery.summary if recovery else [])]
+    result = reconcile(stream, rows, dlq, left, injector.ledger if injector else None, summary)
+    for runner in [*(runners or []), *(recovery.runners if recovery else [])]:
         for error in runner.errors:
             result.findings.append(Finding("harness error", None, None, repr(error)[:300]))
+    for problem in recovery.problems if recovery else []:
+        result.findings.append(Finding("operator step failed", None, None, problem))
     return result

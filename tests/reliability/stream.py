@@ -13,6 +13,7 @@ duplicate, a sender retry) reuses the very same headers and body.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import random
@@ -36,6 +37,15 @@ TEXT = "text/plain"
 API_GATEWAY_MAX_BYTES = 10 * 1024 * 1024
 # Present in the body of a delivery the fault injector fails on every attempt.
 POISON_TOKEN = "reliability-poison-3f9c1e"
+# Present in the body of a delivery whose source the processor does not know while it is queued
+# (the source was removed from the processor's configuration, then put back).
+ORPHAN_TOKEN = "reliability-orphan-7d21a4"
+# docs/message-contract.md: schemes whose delivery id is an unsigned header and that sign no
+# timestamp are keyed by the body's hash, so a captured request replayed under fresh delivery ids
+# is a duplicate of the first row, never a new event.
+BODY_HASH_SCHEMES = frozenset({"github", "shopify", "hmac_sha256"})
+# Schemes whose event id is the sender's delivery id (so a different body under it is a conflict).
+DELIVERY_ID_SCHEMES = frozenset({"stripe", "slack", "standard_webhooks", "none"})
 
 # Kind -> weight in the mix. Every kind appears at least once in a stream of
 # `len(KIND_WEIGHTS)` requests or more.
@@ -48,7 +58,7 @@ KIND_WEIGHTS: dict[str, float] = {
     "non_utf8": 1,  # bytes that are not UTF-8: API Gateway passes U+FFFD on
     "malformed_json": 3,  # 400 at the edge (request validator)
     "json_scalar": 1,  # 400 at the edge: the model wants an object or an array
-    "malformed_form": 2,  # form-urlencoded that does not parse: recorded invalid
+    "malformed_form": 2,  # form-urlencoded that strict parsing refuses: processed, with a parse warning
     "unsupported_type": 3,  # 415: no request template for that Content-Type
     "oversize": 2,  # 413: larger than the queue's MaximumMessageSize
     "huge": 0.05,  # 413: larger than API Gateway's 10 MB
@@ -56,17 +66,27 @@ KIND_WEIGHTS: dict[str, float] = {
     "invalid_chars": 1,  # 400: characters SQS never accepts
     "unknown_path": 1,  # no such resource
     "poison": 1,  # a valid delivery whose processing fails on every attempt: DLQ
+    # Operator faults (issue 9). Secrets written quoted or as a key/value object are the
+    # stripe, slack and stdwh sources' own (local_stack.DEFAULT_SOURCES), so every delivery
+    # to them covers that.
+    "secret_fixed_later": 2,  # to the source whose secret is mistyped: rejected, then requeued
+    "source_removed": 1,  # its source is missing from the processor's config: DLQ, replayed
+    "conflict": 2,  # an earlier event's delivery id with a different body: a conflict row
+    "fresh_delivery_id": 2,  # a captured github/shopify/hmac request resent under a new delivery id
 }
 EDGE_FAULTS = ((500, 503), (503, 503), (400, 503), (403, 503), (302, 502))  # (SQS answer, client answer)
 SENDER_RETRY_CHANCE = 0.7  # a sender that got a 5xx delivers again
 DUPLICATE_WINDOW = 200  # duplicates resend one of the last N deliveries (fresh timestamps)
 
 
-def event_id_for(source: str, delivery_id: str | None, queued_body: bytes) -> str:
-    """docs/message-contract.md: `<source>#<delivery_id>`, else `<source>#sha256:<hex>`."""
-    if delivery_id:
-        return f"{source}#{delivery_id}"
-    return f"{source}#sha256:{hashlib.sha256(queued_body).hexdigest()}"
+def event_id_for(source: SourceDef, delivery_id: str | None, queued_body: bytes) -> str:
+    """docs/message-contract.md: `<source>#<delivery_id>`, else `<source>#sha256:<hex>`.
+
+    Always the body hash for the schemes whose delivery id is unsigned (BODY_HASH_SCHEMES).
+    """
+    if delivery_id and source.scheme not in BODY_HASH_SCHEMES:
+        return f"{source.name}#{delivery_id}"
+    return f"{source.name}#sha256:{hashlib.sha256(queued_body).hexdigest()}"
 
 
 def queued_bytes(body: bytes) -> bytes:
@@ -88,6 +108,8 @@ class Delivery:
     signing: str = "valid"
     secret_index: int = 0  # which secret of a rotation pair signs
     huge_size: int = 0  # > 0: the body is this many bytes, built when sent
+    # A captured request resent: replay_of's very headers and body, under this delivery id.
+    replay_of: Delivery | None = None
     _headers: dict[str, str] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -98,6 +120,13 @@ class Delivery:
 
     def headers(self) -> dict[str, str]:
         """The request headers, signed at first use and identical for every resend."""
+        if self.replay_of is not None:
+            captured = self.replay_of.headers()  # outside our lock: it takes the original's
+            with self._lock:
+                if self._headers is None:
+                    captured[_delivery_id_header(self.source)] = self.delivery_id or ""
+                    self._headers = captured
+                return dict(self._headers)
         with self._lock:
             if self._headers is None:
                 self._headers = self._build_headers(int(time.time()))
@@ -178,6 +207,18 @@ _MALFORMED = {
 }
 
 
+def _delivery_id_header(source: SourceDef) -> str:
+    return (
+        {
+            "github": "X-GitHub-Delivery",
+            "shopify": "X-Shopify-Webhook-Id",
+            "standard_webhooks": "webhook-id",
+        }.get(source.scheme)
+        or source.delivery_id_header
+        or "X-Delivery-Id"
+    )
+
+
 def _signature_header(source: SourceDef) -> str:
     return (
         {
@@ -222,6 +263,11 @@ class Planned:
     expected_event_id: str | None = None  # verified events: the row every copy must end in
     edge_fault: int | None = None  # SQS status the edge fault hook answers instead of SQS
     method: str = "POST"
+    # Operator faults: rejected for this reason first, then requeued (`history requeue`) and
+    # processed, its rejected row superseded; or queued while its source was removed
+    # (transient unknown_source, DLQ), then replayed (`dlq replay`) and processed.
+    rejected_first: str | None = None
+    orphaned: bool = False
     # What happened:
     status: int | None = None
     request_id: str | None = None
@@ -300,6 +346,9 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
     elif scheme in ("github", "shopify"):
         delivery_id = _new_id(rng)
         body = _json({"action": "opened", "payload": data}, rng)
+        if scheme == "github" and FORM in source.content_types and rng.random() < 0.3:
+            # A hook left at GitHub's default content type: payload=<urlencoded JSON>.
+            content_type, body = FORM, urlencode({"payload": body.decode("utf-8")}).encode()
     elif scheme == "hmac_sha256":
         if source.delivery_id_header:
             delivery_id = _new_id(rng)
@@ -331,7 +380,42 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
 
 
 def _expected_event_id(delivery: Delivery) -> str:
-    return event_id_for(delivery.source.name, delivery.delivery_id, queued_bytes(delivery.payload()))
+    return event_id_for(delivery.source, delivery.delivery_id, queued_bytes(delivery.payload()))
+
+
+def conflicting_delivery(rng: random.Random, original: Delivery) -> Delivery:
+    """Another body under `original`'s delivery id, validly signed (a sender bug, or an edit)."""
+    source = original.source
+    did = original.delivery_id
+    assert did and source.scheme in DELIVERY_ID_SCHEMES, "conflicts need a delivery-id keyed event"
+    data = {"nonce": _new_id(rng), "note": _text(rng), "revision": rng.randint(2, 9)}
+    if source.scheme == "stripe":
+        body = _json({"id": did, "object": "event", "type": "invoice.paid", "data": {"object": data}}, rng)
+    elif source.scheme == "slack":
+        body = _json({"type": "event_callback", "event_id": did, "event": {"type": "message", **data}}, rng)
+    elif source.scheme == "standard_webhooks":
+        body = _json({"type": "user.updated", "data": data}, rng)
+    else:
+        body = _json({"event": data}, rng)
+    return Delivery(source, body, JSON, did, original.event_type)
+
+
+def fresh_delivery_id(rng: random.Random, original: Delivery) -> Delivery:
+    """`original` captured and resent with a new delivery id header (its signature still verifies)."""
+    assert original.source.scheme in BODY_HASH_SCHEMES
+    return Delivery(
+        original.source,
+        original.body,
+        original.content_type,
+        _new_id(rng),
+        original.event_type,
+        replay_of=original,
+    )
+
+
+def orphan(delivery: Delivery) -> Delivery:
+    """The delivery with ORPHAN_TOKEN in its body: its source is unknown to the processor while queued."""
+    return _mark(delivery, "orphan", ORPHAN_TOKEN)
 
 
 # --------------------------------------------------------------------------- the stream
@@ -348,11 +432,21 @@ def plan_accepted(delivery: Delivery, kind: str = "valid") -> Planned:
     )
 
 
+def _mark(delivery: Delivery, key: str, token: str) -> Delivery:
+    """`token` into the body, keeping it well-formed for its content type (before it is signed)."""
+    if b'"nonce"' in delivery.body:
+        delivery.body = delivery.body.replace(b'"nonce"', f'"{key}":"{token}","nonce"'.encode(), 1)
+    elif _media(delivery.content_type) == FORM:
+        delivery.body += f"&{key}={token}".encode()
+    else:
+        delivery.body += f" {token}".encode()
+    assert token.encode() in delivery.body
+    return delivery
+
+
 def poison(delivery: Delivery) -> Delivery:
     """The delivery with POISON_TOKEN in its body: the fault injector fails it on every attempt."""
-    delivery.body = delivery.body.replace(b'"nonce"', f'"poison":"{POISON_TOKEN}","nonce"'.encode(), 1)
-    assert POISON_TOKEN.encode() in delivery.body, "poison needs a JSON body with a nonce"
-    return delivery
+    return _mark(delivery, "poison", POISON_TOKEN)
 
 
 def as_stream(requests: list[Planned], seed: int = 0, max_message_size: int = 262144) -> Stream:
@@ -382,7 +476,10 @@ def generate(
     max_message_size: int = 16384,
 ) -> Stream:
     """`size` requests (sender retries after an edge 5xx included)."""
-    names = sorted(sources)
+    # A source whose secret is mistyped only gets "secret_fixed_later" deliveries, so every
+    # rejected row of it is a real event that `history requeue` must recover.
+    mistyped = sorted(n for n in sources if sources[n].secret_typo)
+    names = sorted(n for n in sources if not sources[n].secret_typo)
     signed = [n for n in names if sources[n].scheme != "none"]
     timestamped = [n for n in names if sources[n].scheme in ("stripe", "slack", "standard_webhooks")]
     form_sources = [n for n in names if FORM in sources[n].content_types]
@@ -408,6 +505,18 @@ def generate(
             recent.append(request)
             del recent[:-DUPLICATE_WINDOW]
 
+    def settled_events(schemes: frozenset[str]) -> list[Planned]:
+        """Recent processed deliveries of these schemes that no other operator fault touches."""
+        return [
+            r
+            for r in recent
+            if r.expected_end == "processed"
+            and r.delivery.source.scheme in schemes
+            and r.delivery.delivery_id
+            and not (r.rejected_first or r.orphaned or r.delivery.huge_size)
+            and (r.delivery.source.scheme != "hmac_sha256" or r.delivery.source.delivery_id_header)
+        ]
+
     for kind in plan:
         if len(requests) >= size:
             break
@@ -415,20 +524,32 @@ def generate(
         request: Planned
         if kind == "huge" and huge_budget <= 0:
             kind = "valid"
-        if kind == "valid" or (kind == "duplicate" and not recent):
+        conflict_candidates = settled_events(DELIVERY_ID_SCHEMES) if kind == "conflict" else []
+        replay_candidates = settled_events(BODY_HASH_SCHEMES) if kind == "fresh_delivery_id" else []
+        if (
+            kind == "valid"
+            or (kind == "duplicate" and not recent)
+            or (kind == "secret_fixed_later" and not mistyped)
+            or (kind == "conflict" and not conflict_candidates)
+            or (kind == "fresh_delivery_id" and not replay_candidates)
+        ):
             request = plan_accepted(valid_delivery(rng, source), "valid")
         elif kind == "duplicate":
-            original = rng.choice(recent)
-            request = Planned(
-                0,
-                "duplicate",
-                original.path,
-                original.delivery,
-                original.expected_status,
-                original.expected_end,
-                original.expected_reason,
-                original.expected_event_id,
-            )
+            request = dataclasses.replace(rng.choice(recent), kind="duplicate")
+        elif kind == "secret_fixed_later":
+            request = plan_accepted(valid_delivery(rng, sources[rng.choice(mistyped)]), kind)
+            request.rejected_first = "signature_mismatch"
+        elif kind == "source_removed":
+            request = plan_accepted(orphan(valid_delivery(rng, source)), kind)
+            request.orphaned = True
+        elif kind == "conflict":
+            original = rng.choice(conflict_candidates)
+            request = plan_accepted(conflicting_delivery(rng, original.delivery), kind)
+            assert request.expected_event_id == original.expected_event_id
+        elif kind == "fresh_delivery_id":
+            original = rng.choice(replay_candidates)
+            request = plan_accepted(fresh_delivery_id(rng, original.delivery), kind)
+            assert request.expected_event_id == original.expected_event_id
         elif kind == "forged":
             source = sources[rng.choice(signed)]
             real = valid_delivery(rng, source)
@@ -487,10 +608,10 @@ def generate(
             nonce = _new_id(rng).encode()
             delivery.body = rng.choice([b"a=1&&b=" + nonce, b"no-equals-sign-" + nonce, b"x=%FF&n=" + nonce])
             delivery.content_type = FORM
-            reason = expected_rejection(source, delivery.signing) or "invalid_form_body"
-            request = Planned(
-                0, kind, f"/webhooks/{source.name}", delivery, frozenset({200}), "invalid", reason
-            )
+            if source.scheme in ("stripe", "slack"):
+                delivery.delivery_id = None  # their delivery id is in a JSON body: none in a form
+            # Still the sender's event: processed (the row carries parse_warning).
+            request = plan_accepted(delivery, kind)
         elif kind == "unsupported_type":
             delivery = valid_delivery(rng, source)
             unsupported = ["text/xml", "application/xml", "multipart/form-data; boundary=x", "text/html"]

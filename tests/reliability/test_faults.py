@@ -22,8 +22,18 @@ from .conftest import MAX_RECEIVE_COUNT
 from .faults import FaultInjector, FaultRates
 from .local_stack import DEFAULT_SOURCES, LocalStack, SourceDef
 from .reconcile import reconcile
-from .scenario import check, drain, drive, processing
-from .stream import Delivery, Planned, as_stream, plan_accepted, poison, valid_delivery
+from .scenario import check, ctl, drain, drive, processing
+from .stream import (
+    Delivery,
+    Planned,
+    as_stream,
+    conflicting_delivery,
+    fresh_delivery_id,
+    orphan,
+    plan_accepted,
+    poison,
+    valid_delivery,
+)
 
 # One worker runs the whole suite in order, on one moto server.
 pytestmark = pytest.mark.xdist_group("reliability")
@@ -205,6 +215,290 @@ def test_ack_lost_on_every_attempt_is_caught_and_replay_is_a_no_op(stack: LocalS
     assert after == before
     assert injector.ledger.writes[target.request_id][-1] == "redelivery"
     _assert_reconciled(check(stack, stream, injector))
+
+
+# --------------------------------------------------------------------------- operator faults (issue 9)
+
+
+@pytest.mark.parametrize(
+    "secret_string",
+    [
+        '"reliability github secret"\n',  # the README's old rotation advice, pasted with a newline
+        ' {"secret": "reliability github secret"} ',  # the Secrets Manager console's key/value form
+        '{"secret": ["reliability github secret-new", "reliability github secret"]}',
+        '\n["reliability github secret"]\n',
+    ],
+    ids=["quoted", "object", "object_array", "array_newlines"],
+)
+def test_secret_written_quoted_or_as_object_still_verifies(stack: LocalStack, secret_string: str) -> None:
+    """The operator writes the secret in a form other than the plain string: every event still
+    verifies (before issue 9 the quotes became part of the key: every event rejected)."""
+    stack.write_secret("github", secret_string)
+    stream = as_stream(_valid(stack, random.Random(31), 3))
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+
+
+def test_unusable_secret_waits_in_the_dlq_never_rejected(stack: LocalStack) -> None:
+    """A secret the processor cannot use (a key/value object with another key) is our fault:
+    transient `secret_unusable`, so the events wait in the queue, then the DLQ, and are
+    processed by a replay once the secret is fixed."""
+    stack.write_secret("github", '{"password": "reliability github secret"}')
+    stream = as_stream(_valid(stack, random.Random(32), 2))
+    for request in stream.requests:
+        request.expected_end = "dlq"
+    injector = _injector()
+    with processing(stack, injector):
+        runners = [drive(stack, injector, stream, senders=1, pollers=1, overlap=False)]
+        _assert_reconciled(check(stack, stream, injector, runners))
+        for request in stream.requests:
+            assert injector.ledger.transient[request.request_id] == ["secret_unusable"] * MAX_RECEIVE_COUNT
+        stack.fix_secret("github")
+        injector.forget_secrets()
+        code, out = ctl(stack, "dlq", "replay", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url)
+        assert code == 0 and "replayed 2 message(s)" in out, out
+        runners.append(drain(stack, injector, senders=1, pollers=1))
+    for request in stream.requests:
+        request.expected_end = "processed"
+    _assert_reconciled(check(stack, stream, injector, runners))
+
+
+def test_source_removed_while_queued_goes_to_the_dlq_then_replays(stack: LocalStack) -> None:
+    """The processor's configuration loses `stripe` while its messages are queued (the API
+    still has the route): `unknown_source` is transient, so they reach the DLQ, never an
+    invalid row. Once the source is back, `dlq replay` processes each exactly once."""
+    rng = random.Random(33)
+    removed = _valid(stack, rng, 3, "stripe")
+    kept = _valid(stack, rng, 2, "github")
+    for request in removed:
+        request.expected_end = "dlq"
+    stream = as_stream([*removed, *kept])
+    sources = stack.processor_sources()
+    del sources["stripe"]
+    injector = _injector()
+    with stack.activate(WEBHOOK_SOURCES=json.dumps(sources)):
+        injector.install()
+        runners = [drive(stack, injector, stream, senders=1, pollers=1, overlap=False)]
+        _assert_reconciled(check(stack, stream, injector, runners))
+    for request in removed:
+        assert injector.ledger.transient[request.request_id] == ["unknown_source"] * MAX_RECEIVE_COUNT
+    assert not any(row["status"] == "invalid" for row in stack.scan_history())
+
+    with processing(stack, injector):  # the source is back
+        code, out = ctl(stack, "dlq", "replay", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url)
+        assert code == 0 and "replayed 3 message(s)" in out, out
+        runners.append(drain(stack, injector, senders=1, pollers=1))
+    for request in removed:
+        request.expected_end = "processed"
+    _assert_reconciled(check(stack, stream, injector, runners))
+
+
+def test_stream_orphan_fault_matches_a_removed_source(stack: LocalStack) -> None:
+    """The stream's version of the fault (ORPHAN_TOKEN: the processor sees a configuration
+    without the delivery's source) ends the same way: DLQ as transient unknown_source, then
+    processed once by a replay after the source is back."""
+    rng = random.Random(34)
+    orphans = [
+        plan_accepted(orphan(valid_delivery(rng, _source(stack, n))), "source_removed")
+        for n in ("github", "stripe")
+    ]
+    for request in orphans:
+        request.orphaned = True
+        request.expected_end = "dlq"
+    stream = as_stream([*orphans, *_valid(stack, rng, 2)])
+    injector = _injector()
+    with processing(stack, injector):
+        runners = [drive(stack, injector, stream, senders=1, pollers=1, overlap=False)]
+        _assert_reconciled(check(stack, stream, injector, runners))
+        injector.source_removed = False
+        code, out = ctl(stack, "dlq", "replay", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url)
+        assert code == 0 and "replayed 2 message(s)" in out, out
+        runners.append(drain(stack, injector, senders=1, pollers=1))
+    for request in orphans:
+        request.expected_end = "processed"
+    _assert_reconciled(check(stack, stream, injector, runners))
+
+
+def test_conflicting_body_under_a_known_id_is_a_conflict_row(stack: LocalStack) -> None:
+    """A second, validly signed body under an event id already recorded is never counted as a
+    duplicate: the first row gets conflict_count and the request id, the second body is kept
+    in a `conflict` row of its own; an exact resend of either is a duplicate or a conflict of
+    its own, by body."""
+    rng = random.Random(35)
+    original = plan_accepted(valid_delivery(rng, _source(stack, "stripe")))
+    while original.delivery.delivery_id is None:  # 10 % of Stripe bodies carry no id
+        original = plan_accepted(valid_delivery(rng, _source(stack, "stripe")))
+    other = plan_accepted(conflicting_delivery(rng, original.delivery), "conflict")
+    other_again = plan_accepted(other.delivery, "duplicate")
+    original_again = plan_accepted(original.delivery, "duplicate")
+    assert other.expected_event_id == original.expected_event_id
+    first, later = as_stream([original]), as_stream([other, other_again, original_again])
+    injector = _injector()
+    with processing(stack, injector):
+        runners = [drive(stack, injector, first, senders=1, pollers=1)]
+        runners.append(drive(stack, injector, later, senders=1, pollers=1, overlap=False))
+    stream = as_stream([original, other, other_again, original_again])
+    _assert_reconciled(check(stack, stream, injector, runners))
+    rows = {row["event_id"]: row for row in stack.scan_history()}
+    event = rows[original.expected_event_id]
+    assert event["body"].encode() == original.delivery.body and event["request_id"] == original.request_id
+    assert (event["duplicate_count"], event["duplicate_request_ids"]) == (1, {original_again.request_id})
+    assert (event["conflict_count"], event["conflict_request_ids"]) == (
+        2,
+        {other.request_id, other_again.request_id},
+    )
+    for request in (other, other_again):
+        row = rows[f"stripe#request:{request.request_id}"]
+        assert (row["status"], row["reason"], row["conflict_of"]) == (
+            "conflict",
+            "body_differs",
+            original.expected_event_id,
+        )
+        assert row["body"].encode() == other.delivery.body
+    assert len(rows) == 3
+    assert injector.ledger.stored[original.expected_event_id] == 1
+
+
+@pytest.mark.parametrize(
+    "rates",
+    [
+        FaultRates(lost_response=1.0),
+        FaultRates(lost_ack=1.0),
+        FaultRates(throttle=0.5),
+        FaultRates(crash=1.0),
+    ],
+    ids=["lost_response", "lost_ack", "throttle", "crash"],
+)
+def test_conflict_recorded_once_whatever_fails_between_its_writes(
+    stack: LocalStack, rates: FaultRates
+) -> None:
+    """A conflict takes two writes (its own row, then the count on the first row). Whatever fails
+    in between or after (a write whose response is lost, throttling, a crash, a lost ack), the
+    redelivery completes it: one conflict row, counted once on the first row."""
+    rng = random.Random(38)
+    original = plan_accepted(valid_delivery(rng, _source(stack, "stripe")))
+    while original.delivery.delivery_id is None:
+        original = plan_accepted(valid_delivery(rng, _source(stack, "stripe")))
+    other = plan_accepted(conflicting_delivery(rng, original.delivery), "conflict")
+    injector = _injector(seed=2)
+    with processing(stack, injector):
+        runners = [drive(stack, injector, as_stream([original]), senders=1, pollers=1)]
+        injector.rates = rates
+        runners.append(drive(stack, injector, as_stream([other]), senders=1, pollers=1))
+    _assert_reconciled(check(stack, as_stream([original, other]), injector, runners))
+    rows = {row["event_id"]: row for row in stack.scan_history()}
+    event = rows[original.expected_event_id]
+    assert (event.get("conflict_count"), event.get("conflict_request_ids")) == (1, {other.request_id})
+    assert rows[f"stripe#request:{other.request_id}"]["status"] == "conflict"
+
+
+def test_replayed_github_request_under_fresh_delivery_ids_is_a_duplicate(stack: LocalStack) -> None:
+    """A captured GitHub request resent with new X-GitHub-Delivery ids still verifies (GitHub
+    signs the body only): each copy is a counted duplicate of the first row, never a new event."""
+    rng = random.Random(36)
+    original = plan_accepted(valid_delivery(rng, _source(stack, "github")))
+    replays = [
+        plan_accepted(fresh_delivery_id(rng, original.delivery), "fresh_delivery_id") for _ in range(3)
+    ]
+    ids = {r.delivery.headers()["X-GitHub-Delivery"] for r in (original, *replays)}
+    assert len(ids) == 4
+    injector = _injector()
+    with processing(stack, injector):
+        runners = [drive(stack, injector, as_stream([original]), senders=1, pollers=1)]
+        runners.append(drive(stack, injector, as_stream(replays), senders=1, pollers=1))
+    stream = as_stream([original, *replays])
+    _assert_reconciled(check(stack, stream, injector, runners))
+    [row] = stack.scan_history()
+    assert row["event_id"] == original.expected_event_id and row["event_id"].startswith("github#sha256:")
+    assert row["delivery_id"] == original.delivery.delivery_id
+    assert (row["duplicate_count"], row["duplicate_request_ids"]) == (3, {r.request_id for r in replays})
+    assert injector.ledger.stored[row["event_id"]] == 1
+
+
+def test_the_check_accounts_for_conflicts_and_superseded_rows() -> None:
+    """The reconciliation of issue 9's rows: a conflicting body counted as a duplicate, a
+    conflict row its event does not list, and a superseded row whose event does not hold the
+    request are all reported; the consistent cases are not."""
+    source = DEFAULT_SOURCES[0]  # stripe
+    rng = random.Random(37)
+    first = plan_accepted(valid_delivery(rng, source))
+    while first.delivery.delivery_id is None:
+        first = plan_accepted(valid_delivery(rng, source))
+    conflict_ok = plan_accepted(conflicting_delivery(rng, first.delivery), "conflict")
+    conflict_as_duplicate = plan_accepted(conflicting_delivery(rng, first.delivery), "conflict")
+    conflict_unlisted = plan_accepted(conflicting_delivery(rng, first.delivery), "conflict")
+    requeued_ok = plan_accepted(valid_delivery(rng, source))
+    requeued_lost = plan_accepted(valid_delivery(rng, source))
+    for request in (requeued_ok, requeued_lost):
+        request.rejected_first = "signature_mismatch"
+    stream = as_stream(
+        [first, conflict_ok, conflict_as_duplicate, conflict_unlisted, requeued_ok, requeued_lost]
+    )
+    for i, request in enumerate(stream.requests):
+        request.status, request.request_id = 200, f"req-{i}"
+        request.response_body = json.dumps({"status": "accepted", "request_id": f"req-{i}"})
+
+    def sha(request: Planned) -> str:
+        return hashlib.sha256(request.delivery.body).hexdigest()
+
+    def row(request: Planned, event_id: str | None = None, **extra: Any) -> dict[str, Any]:
+        return {
+            "event_id": event_id or request.expected_event_id,
+            "request_id": request.request_id,
+            "source": "stripe",
+            "status": "processed",
+            "body_sha256": sha(request),
+            "duplicate_count": 0,
+            **extra,
+        }
+
+    rows = [
+        row(
+            first,
+            duplicate_count=1,
+            duplicate_request_ids={"req-2"},  # req-2's body differs: must be a conflict
+            conflict_count=1,
+            conflict_request_ids={"req-1"},
+        ),
+        row(
+            conflict_ok,
+            "stripe#request:req-1",
+            status="conflict",
+            reason="body_differs",
+            conflict_of=first.expected_event_id,
+        ),
+        row(
+            conflict_unlisted,
+            "stripe#request:req-3",
+            status="conflict",
+            reason="body_differs",
+            conflict_of=first.expected_event_id,
+        ),
+        row(requeued_ok),
+        row(
+            requeued_ok,
+            "stripe#request:req-4",
+            status="rejected",
+            reason="signature_mismatch",
+            superseded_by=requeued_ok.expected_event_id,
+        ),
+        row(
+            requeued_lost,
+            "stripe#request:req-5",
+            status="rejected",
+            reason="signature_mismatch",
+            superseded_by=requeued_ok.expected_event_id,
+        ),  # points at an event without it
+    ]
+    result = reconcile(stream, rows, [], left_in_queue=0)
+    problems = {(f.problem, f.request_id) for f in result.findings}
+    assert ("wrong ending", "req-2") in problems  # a conflicting body counted as a duplicate
+    assert ("wrong ending", "req-3") in problems  # conflict row not listed on its event
+    assert ("wrong ending", "req-5") in problems and ("lost", "req-5") in problems
+    assert not {rid for _, rid in problems} & {"req-0", "req-1", "req-4"}, result.report()
+    assert result.lost == 1
 
 
 def test_the_check_reports_every_kind_of_mismatch() -> None:

@@ -2,8 +2,12 @@
 
 A mixed stream (all source kinds, duplicates, redeliveries, bad inputs) runs through the
 local gateway (the deployed API config and the real templates), SQS, the event source
-mapping poller and the real processor, with faults injected throughout; then every
-request is reconciled. One seed, drawn by hypothesis, fixes the stream, the fault rates
+mapping poller and the real processor, with faults injected throughout. Issue 9 adds the
+operator's faults: secrets written quoted or as a key/value object, a mistyped secret fixed
+after its events were rejected (then `history requeue`), a source removed while its messages
+were queued (DLQ, then `dlq replay` once it is back), conflicting bodies under a known id and
+captured GitHub/Shopify/HMAC requests resent under fresh delivery ids. Once the operator's
+fixes have drained, every request is reconciled. One seed, drawn by hypothesis, fixes the stream, the fault rates
 and the batch size; it is printed with the summary and on failure.
 
     make test                                 # small streams (RELIABILITY_SIZE, default 150)
@@ -24,7 +28,7 @@ from hypothesis import strategies as st
 from .conftest import ReliabilityAccount
 from .faults import FaultInjector, FaultRates
 from .reconcile import Reconciliation
-from .scenario import check, drive, processing
+from .scenario import check, drive, processing, recover_operator_faults
 from .stream import generate
 
 # One worker runs the whole suite in order, on one moto server.
@@ -83,6 +87,9 @@ def run_stream(
             pollers=pollers,
             time_limit_s=300 + 0.5 * size,
         )
+        # The operator's faults are fixed: removed sources back (DLQ replayed), mistyped
+        # secrets corrected (rejected rows requeued).
+        recovery = recover_operator_faults(stack, injector, stream, senders=senders, pollers=pollers)
     stats = runner.stats
     extra = [
         ("fault rates", ", ".join(f"{k}={v}" for k, v in vars(rates).items())),
@@ -92,7 +99,7 @@ def run_stream(
         ("stale receipt handles ignored", stack.consumer_sqs.stale_operations),
         ("send phase / drained after", f"{stats.send_s:.1f} s / {stats.wall_s:.1f} s"),
     ]
-    result = check(stack, stream, injector, [runner], extra)
+    result = check(stack, stream, injector, [runner], extra, recovery)
     wall = time.monotonic() - started
     result.summary.append(
         ("wall time (stream + drain + reconcile)", f"{wall:.1f} s ({size / wall:.1f} webhooks/s)")

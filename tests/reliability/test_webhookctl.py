@@ -1,7 +1,8 @@
-"""tools/webhookctl.py against the local account: list and replay the DLQ, list and show history.
+"""tools/webhookctl.py against the local account: list and replay the DLQ, list, show and
+requeue history.
 
 The replay scenarios end with the reconciliation check: after the fault is removed and the
-DLQ replayed, every request is in history exactly once.
+DLQ replayed (or the rejected rows requeued), every request is in history exactly once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .conftest import MAX_RECEIVE_COUNT
 from .faults import FaultInjector, FaultRates
 from .local_stack import LocalStack
 from .scenario import check, drain, drive, processing
-from .stream import Planned, as_stream, plan_accepted, poison, valid_delivery
+from .stream import Delivery, Planned, as_stream, plan_accepted, poison, valid_delivery
 
 # One worker runs the whole suite in order, on one moto server.
 pytestmark = pytest.mark.xdist_group("reliability")
@@ -47,6 +48,7 @@ def test_help_describes_every_command(capsys: pytest.CaptureFixture[str]) -> Non
         ["history"],
         ["history", "list"],
         ["history", "show"],
+        ["history", "requeue"],
     ):
         with pytest.raises(SystemExit) as exit_info:
             webhookctl.main([*argv, "--help"])
@@ -61,6 +63,10 @@ def test_help_describes_every_command(capsys: pytest.CaptureFixture[str]) -> Non
         "--since",
         "--status",
         "--event-id",
+        "--reason",
+        "--until",
+        "--dry-run",
+        "Scan",
     ):
         assert word in text
     with pytest.raises(SystemExit) as exit_info:
@@ -234,3 +240,208 @@ def test_history_list_filters_and_show(stack: LocalStack) -> None:
     assert code == 0 and '"body"' not in text and first.request_id in text
     code, text = ctl(stack, "history", "show", "--table", stack.table_name, "--event-id", "github#nope")
     assert code == 1 and "no history row" in text
+
+
+# --------------------------------------------------------------------------- history requeue
+
+
+def _rows(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    return {row["event_id"]: row for row in stack.scan_history()}
+
+
+def _replay_id(output: str) -> str:
+    first = output.splitlines()[0]
+    assert first.startswith("replay_id "), output
+    return first.split()[1]
+
+
+def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
+    """The operator mistyped `late`'s secret: its events are rejected (rows with body and
+    message attributes). Once the secret is fixed, `history requeue` re-verifies them: each
+    event ends as exactly one processed row under its event id, its rejected rows superseded.
+    Requeueing twice (before the first run is processed) only re-delivers; a third run skips
+    the superseded rows. A real forgery stays rejected."""
+    rng = random.Random(21)
+    late = stack.sources["late"]
+    events = [plan_accepted(valid_delivery(rng, late), "secret_fixed_later") for _ in range(3)]
+    resend = plan_accepted(events[0].delivery, "duplicate")
+    real = events[1].delivery
+    forged = plan_accepted(
+        Delivery(late, real.body, real.content_type, real.delivery_id, real.event_type, "wrong_secret"),
+        "forged",
+    )
+    bystander = plan_accepted(valid_delivery(rng, stack.sources["github"]))
+    for request in (*events, resend):
+        request.rejected_first = "signature_mismatch"
+    stream = as_stream([*events, resend, forged, bystander])
+    injector = FaultInjector(FaultRates(), random.Random(4), MAX_RECEIVE_COUNT)
+    table = ["--table", stack.table_name]
+    with processing(stack, injector):
+        runners = [drive(stack, injector, stream, senders=1, pollers=1, overlap=False)]
+        rows = _rows(stack)
+        for request in (*events, resend, forged):
+            row = rows[f"late#request:{request.request_id}"]
+            assert (row["status"], row["reason"]) == ("rejected", "signature_mismatch")
+            attributes = row["message_attributes"]
+            assert attributes["request_id"] == request.request_id and attributes["source"] == "late"
+            assert attributes["signature"] == request.delivery.headers()["Stripe-Signature"]
+            assert attributes["received_at_ms"].isdigit()
+            assert row["body"].encode() == request.delivery.body and not row["body_truncated"]
+
+        # Dry runs: counts and what would be sent; nothing is sent.
+        code, out = ctl(stack, "history", "requeue", *table, "--source", "late", "--dry-run")
+        assert code == 0, out
+        assert "would requeue 5 row(s)" in out and '"replay_id": "rq-' in out and "received_at_ms" in out
+        assert stack.queue_depth(stack.queue_url) == 0
+        every = ctl_json(stack, "history", "requeue", *table, "--dry-run")  # no --source: a scan
+        assert sorted(r["request_id"] for r in every["requeued"]) == sorted(
+            r.request_id for r in (*events, resend, forged)
+        )
+        assert every["dry_run"] and every["refused"] == [] and "message_id" not in every["requeued"][0]
+        assert (
+            ctl_json(
+                stack,
+                "history",
+                "requeue",
+                *table,
+                "--source",
+                "late",
+                "--reason",
+                "stale_timestamp",
+                "--dry-run",
+            )["requeued"]
+            == []
+        )
+        before = ctl_json(
+            stack, "history", "requeue", *table, "--source", "late", "--until", "2020-01-01", "--dry-run"
+        )
+        assert before["requeued"] == []
+        tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+        window = ["--since", "2020-01-01", "--until", tomorrow, "--dry-run"]
+        assert (
+            len(ctl_json(stack, "history", "requeue", *table, "--source", "late", *window)["requeued"]) == 5
+        )
+        one = ctl_json(
+            stack,
+            "history",
+            "requeue",
+            *table,
+            "--event-id",
+            f"late#request:{events[2].request_id}",
+            "--dry-run",
+        )
+        assert [r["request_id"] for r in one["requeued"]] == [events[2].request_id]
+        message = one["requeued"][0]["message_attributes"]
+        assert message["replay_id"] == one["replay_id"] and message["request_id"] == events[2].request_id
+        assert stack.queue_depth(stack.queue_url) == 0
+
+        # The fix, then two requeue runs before any of it is processed.
+        stack.fix_secret("late")
+        injector.forget_secrets()
+        requeue = ["history", "requeue", *table, "--source", "late", "--queue-url", stack.queue_url]
+        code, first = ctl(stack, *requeue)
+        assert code == 0 and "requeued 5 row(s)" in first, first
+        code, second = ctl(stack, *requeue)
+        assert code == 0 and "requeued 5 row(s)" in second, second
+        replay_ids = {_replay_id(first), _replay_id(second)}
+        assert len(replay_ids) == 2
+        sent = stack.peek_queue(stack.queue_url)
+        assert len(sent) == 10
+        for message_ in sent:
+            attributes_ = message_["MessageAttributes"]
+            assert attributes_["received_at_ms"]["DataType"] == "Number"
+            assert attributes_["replay_id"]["StringValue"] in replay_ids
+            assert all(v["DataType"] == "String" for k, v in attributes_.items() if k != "received_at_ms")
+        runners.append(drain(stack, injector, senders=1, pollers=1, overlap=False))
+
+        # A third run: the recovered rows are skipped, the forgery is tried (and stays rejected).
+        code, third = ctl(stack, *requeue)
+        assert code == 0 and "skipped 4 already superseded" in third and "requeued 1 row(s)" in third, third
+        runners.append(drain(stack, injector, senders=1, pollers=1, overlap=False))
+
+    result = check(stack, stream, injector, runners)
+    print(result.report())
+    assert result.ok, result.report()
+    rows = _rows(stack)
+    processed = [row for row in rows.values() if row["status"] == "processed" and row["source"] == "late"]
+    assert sorted(row["event_id"] for row in processed) == sorted(r.expected_event_id for r in events)
+    for request in events:
+        row = rows[request.expected_event_id]
+        assert row["replay_id"] in replay_ids
+        assert rows[f"late#request:{request.request_id}"]["superseded_by"] == request.expected_event_id
+    assert rows[events[0].expected_event_id]["duplicate_count"] == 1
+    assert rows[f"late#request:{resend.request_id}"]["superseded_by"] == events[0].expected_event_id
+    forged_row = rows[f"late#request:{forged.request_id}"]
+    assert forged_row["status"] == "rejected" and "superseded_by" not in forged_row
+    # Each event stored once; every later copy a redelivery of the same request.
+    for request in (*events, resend):
+        outcomes = injector.ledger.outcomes[request.request_id]
+        assert outcomes[0] == ("rejected", "stored")
+        assert sum(1 for status, write in outcomes if status == "processed" and write != "redelivery") == 1
+        assert outcomes.count(("processed", "redelivery")) == 1
+    assert (
+        injector.ledger.outcomes[forged.request_id]
+        == [("rejected", "stored")] + [("rejected", "redelivery")] * 3
+    )
+
+
+def test_requeue_refuses_truncated_and_legacy_rows(stack: LocalStack) -> None:
+    """A row whose body was cut can never verify again, and one written before message attributes
+    were stored has no signature to verify: both are refused (and counted), nothing is sent;
+    an already superseded row is skipped."""
+    injector = FaultInjector(FaultRates(), random.Random(5), MAX_RECEIVE_COUNT)
+    big = json.dumps({"pad": "é" * 3000})  # 6 KB: more than INVALID_BODY_BYTES
+    attributes = {
+        "source": {"DataType": "String", "StringValue": "open"},
+        "request_id": {"DataType": "String", "StringValue": "req-not-from-our-template"},
+        "content_type": {"DataType": "String", "StringValue": "application/json"},
+    }  # no received_at_ms: a message not written by our template is recorded invalid
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=big, MessageAttributes=attributes)
+    with processing(stack, injector):
+        drain(stack, injector, senders=1, pollers=1)
+    [invalid] = stack.scan_history()
+    assert (invalid["status"], invalid["reason"], invalid["body_truncated"]) == (
+        "invalid",
+        "missing_received_at",
+        True,
+    )
+    assert invalid["message_attributes"]["request_id"] == "req-not-from-our-template"
+
+    legacy = {  # a rejected row as the processor wrote it before issue 9
+        "event_id": {"S": "github#request:legacy"},
+        "source": {"S": "github"},
+        "status": {"S": "rejected"},
+        "reason": {"S": "signature_mismatch"},
+        "request_id": {"S": "legacy"},
+        "received_at": {"N": "1700000000000"},
+        "body": {"S": "{}"},
+        "body_truncated": {"BOOL": False},
+    }
+    stack.dynamodb.put_item(TableName=stack.table_name, Item=legacy)
+    recovered = {
+        **legacy,
+        "event_id": {"S": "github#request:recovered"},
+        "request_id": {"S": "recovered"},
+        "superseded_by": {"S": "github#sha256:0000"},
+        "message_attributes": {"M": {"source": {"S": "github"}}},
+    }
+    stack.dynamodb.put_item(TableName=stack.table_name, Item=recovered)
+
+    table = ["--table", stack.table_name, "--queue-url", stack.queue_url]
+    code, out = ctl(stack, "history", "requeue", *table, "--source", "open", "--status", "invalid")
+    assert code == 1, out
+    assert f"refused {invalid['event_id']}: its body was truncated" in out
+    assert "requeued 0 row(s)" in out and "refused 1 (truncated: 1)" in out
+    code, out = ctl(stack, "history", "requeue", *table, "--source", "github")
+    assert code == 1, out
+    assert "refused github#request:legacy: the row has no message_attributes" in out
+    assert "skipped github#request:recovered: already recovered" in out
+    assert "skipped 1 already superseded; refused 1 (no_message_attributes: 1)" in out
+    code, out = ctl(stack, "--json", "history", "requeue", *table, "--event-id", "github#request:nope")
+    assert code == 1 and json.loads(out)["refused"][0]["refused"] == "no history row with this event_id"
+    assert stack.queue_depth(stack.queue_url) == 0
+
+    code, out = ctl(stack, "history", "requeue", "--table", stack.table_name, "--source", "github")
+    assert code == 2 and "--queue-url is required" in out
+    with pytest.raises(SystemExit):
+        webhookctl.main(["history", "requeue", "--table", "t", "--event-id", "x", "--source", "github"])

@@ -39,6 +39,53 @@ def test_parse_a_full_record() -> None:
         "1700000000",
     )
     assert (message.event_type, message.receive_count) == ("push", 3)
+    assert message.replay_id is None
+    assert message.attributes == {
+        "source": "github",
+        "request_id": "req-1",
+        "received_at_ms": "1700000000123",
+        "source_ip": "198.51.100.7",
+        "content_type": "application/json",
+        "delivery_id": "d-1",
+        "signature": "sha256=ab",
+        "signature_timestamp": "1700000000",
+        "event_type": "push",
+    }
+
+
+def test_replay_id_is_an_optional_tenth_attribute() -> None:
+    record = build_record("{}", source="github", request_id="req-1", received_at_ms=1, replay_id="rp-1")
+    assert record["messageAttributes"]["replay_id"] == {
+        "stringValue": "rp-1",
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "String",
+    }
+    message = parse_record(record)
+    assert message.contract_violation is None
+    assert message.replay_id == "rp-1" and message.attributes["replay_id"] == "rp-1"
+
+
+def test_attributes_keep_every_string_attribute_exactly_and_skip_garbage() -> None:
+    record = build_record(" x ", source="github", request_id="req-1", received_at_ms=1)
+    record["messageAttributes"].update(
+        {
+            "x_extra": {"stringValue": "  spaced  ", "dataType": "String"},
+            "binary": {"binaryValue": "AAE=", "dataType": "Binary"},
+            "broken": "nope",
+            "empty": {"stringValue": "", "dataType": "String"},
+        }
+    )
+    attributes = parse_record(record).attributes
+    assert attributes["x_extra"] == "  spaced  "
+    assert set(attributes) == {
+        "source",
+        "request_id",
+        "received_at_ms",
+        "source_ip",
+        "content_type",
+        "x_extra",
+    }
 
 
 def test_build_record_leaves_empty_attributes_out() -> None:

@@ -6,7 +6,15 @@ import hashlib
 import json
 
 import pytest
-from webhook_processor.event_fields import delivery_id, event_id, event_type, key_part, request_event_id
+from webhook_processor.event_fields import (
+    BODY_HASH_SCHEMES,
+    delivery_id,
+    event_id,
+    event_type,
+    key_part,
+    request_event_id,
+    scheme_event_id,
+)
 from webhook_processor.validation import validate_body
 
 FORM = "application/x-www-form-urlencoded"
@@ -24,6 +32,25 @@ def test_event_id_falls_back_to_the_body_hash() -> None:
     body = b'{"type":"ping"}'
     assert event_id("open", None, body) == f"open#sha256:{hashlib.sha256(body).hexdigest()}"
     assert event_id("open", None, body) == event_id("open", "", body)
+
+
+@pytest.mark.parametrize("scheme", ["github", "shopify", "hmac_sha256"])
+def test_unsigned_delivery_id_schemes_always_use_the_body_hash(scheme: str) -> None:
+    """Their delivery id is an unsigned header and no timestamp is signed: a captured request
+    replayed under fresh delivery ids must collide with the first one."""
+    body = b'{"action":"opened"}'
+    expected = f"src#sha256:{hashlib.sha256(body).hexdigest()}"
+    assert scheme_event_id(scheme, "src", "delivery-1", body) == expected
+    assert scheme_event_id(scheme, "src", "delivery-2", body) == expected
+    assert scheme_event_id(scheme, "src", None, body) == expected
+    assert scheme in BODY_HASH_SCHEMES
+
+
+@pytest.mark.parametrize("scheme", ["stripe", "slack", "standard_webhooks", "none"])
+def test_signed_or_body_delivery_ids_stay_the_event_id(scheme: str) -> None:
+    body = b"{}"
+    assert scheme_event_id(scheme, "src", "evt_1", body) == "src#evt_1"
+    assert scheme_event_id(scheme, "src", None, body) == f"src#sha256:{hashlib.sha256(body).hexdigest()}"
 
 
 def test_request_event_id() -> None:

@@ -25,6 +25,8 @@ assert callable(handler.lambda_handler)
 # Nothing was built yet: configuration and clients are created on first use.
 assert handler.get_processor.cache_info().currsize == 0
 assert handler._dynamodb.cache_info().currsize == 0
+assert handler._sdk_config.cache_info().currsize == 0
+assert handler._sns.cache_info().currsize == 0
 print("ok")
 """
 
@@ -34,7 +36,14 @@ def test_import_makes_no_network_call_and_reads_no_config() -> None:
         key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "TABLE_", "WEBHOOK_"))
     }
     # A broken environment must not break the import (it is read on first invocation).
-    env.update({"WEBHOOK_SOURCES": "{not json", "PYTHONPATH": str(ROOT / "lambda")})
+    env.update(
+        {
+            "WEBHOOK_SOURCES": "{not json",
+            "WEBHOOK_SOURCES_FILE": "/nonexistent/sources.json",
+            "PROCESSOR_TIMEOUT_SECONDS": "not a number",
+            "PYTHONPATH": str(ROOT / "lambda"),
+        }
+    )
     done = subprocess.run(
         [sys.executable, "-c", GUARDED_IMPORT],
         env=env,

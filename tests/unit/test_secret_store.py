@@ -17,22 +17,58 @@ from .support import mocked_aws
     ("value", "expected"),
     [
         ("s3cret", ("s3cret",)),
-        (" padded ", (" padded ",)),
+        (" padded \n", ("padded",)),  # surrounding whitespace and newlines are stripped
+        ("whsec_x\n", ("whsec_x",)),  # `echo whsec_x > file; --secret-string file://file`
         (json.dumps(["new", "old"]), ("new", "old")),
-        (json.dumps(["only", ""]), ("only",)),
-        ('"quoted"', ('"quoted"',)),  # not an array: the whole string is the secret
-        ("[not json", ("[not json",)),
-        ('{"a": "b"}', ('{"a": "b"}',)),
+        (json.dumps([" new\n", "old"]), ("new", "old")),
+        # The README's rotation step: --secret-string '"whsec_new"' (a JSON string literal).
+        ('"whsec_new"', ("whsec_new",)),
+        (' "whsec_new"\n', ("whsec_new",)),
+        # The Secrets Manager console's key/value editor.
+        ('{"secret": "whsec_kv"}', ("whsec_kv",)),
+        (json.dumps({"secret": ["new", "old"]}), ("new", "old")),
+        ("not [json", ("not [json",)),
+        ("pass word", ("pass word",)),
     ],
 )
 def test_parse_secret_string(value: str, expected: tuple[str, ...]) -> None:
     assert parse_secret_string(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "[]", '[""]', "[1, 2]", '["a", null]'])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        " \n ",
+        "[]",
+        '[""]',
+        '["only", ""]',
+        "[1, 2]",
+        '["a", null]',
+        '""',
+        '"  "',
+        "[not json",  # starts like JSON, does not parse: never a key with a bracket in it
+        '"whsec_unterminated',
+        '{"a": "b"}',  # an object with another key
+        '{"secret": "x", "other": "y"}',
+        '{"secret": 7}',
+        '{"secret": []}',
+        "{}",
+        "12345",
+        "true",
+        "null",
+    ],
+)
 def test_unusable_secret_values(value: str) -> None:
     with pytest.raises(ValueError):
         parse_secret_string(value)
+
+
+def test_unusable_secret_messages_never_hold_the_value() -> None:
+    for value in ('{"secret": 7, "x": "hunter2"}', '"hunter2', '["hunter2", 5]'):
+        with pytest.raises(ValueError) as caught:
+            parse_secret_string(value)
+        assert "hunter2" not in str(caught.value)
 
 
 class FakeClock:
@@ -92,8 +128,9 @@ def test_fetch_failure_is_transient_and_not_cached(secretsmanager: Any) -> None:
 def test_binary_or_malformed_secret_is_transient(secretsmanager: Any) -> None:
     binary = secretsmanager.create_secret(Name="bin", SecretBinary=b"\x00\x01")["ARN"]
     empty_list = secretsmanager.create_secret(Name="empty", SecretString="[]")["ARN"]
+    other_key = secretsmanager.create_secret(Name="kv", SecretString='{"key": "v"}')["ARN"]
     store = SecretStore(lambda: secretsmanager, ttl_seconds=300)
-    for arn in (binary, empty_list):
+    for arn in (binary, empty_list, other_key):
         with pytest.raises(TransientError) as caught:
             store.get(arn)
         assert caught.value.code == "secret_unusable"

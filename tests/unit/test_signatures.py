@@ -343,6 +343,52 @@ def test_standard_webhooks_unusable_secret_is_transient() -> None:
     assert caught.value.code == "secret_unusable"
 
 
+# A key whose base64 has "+" and "/": written URL-safe ("-", "_") it used to decode, non-strictly,
+# to another key, and every event was rejected for good.
+KEY = bytes(range(250, 256)) + b"\xfb\xff" * 13  # 32 bytes: base64 ends in "="
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "whsec_" + base64.urlsafe_b64encode(KEY).decode(),  # wrong alphabet
+        "whsec_" + base64.b64encode(KEY).decode().rstrip("="),  # padding lost
+        "whsec_" + base64.b64encode(KEY).decode() + "!",  # a stray character
+        "whsec_" + base64.b64encode(KEY).decode()[:-6] + "\n" + base64.b64encode(KEY).decode()[-6:],
+        "whsec_",
+        # Non-strict decoding dropped "-" and "_" and got another (29-byte) key: rejections.
+        "whsec_-_--d2ViaG9vayBzaWduaW5nIGtleSwgMzIgYnl0ZXM=",
+    ],
+    ids=["urlsafe", "unpadded", "stray-char", "inner-newline", "empty", "urlsafe-another-key"],
+)
+def test_standard_webhooks_secret_must_be_strict_base64(secret: str) -> None:
+    assert "+" in base64.b64encode(KEY).decode() and "/" in base64.b64encode(KEY).decode()
+    good = "whsec_" + base64.b64encode(KEY).decode()
+    if secret.startswith("whsec_-_--"):
+        good = "whsec_" + base64.b64encode(b"\xfb\xff\xbe" + b"webhook signing key, 32 bytes").decode()
+    body = BODIES["json"]
+    request = _request("standard_webhooks", body, _sign("standard_webhooks", body, secret=good))
+    assert _verify("standard_webhooks", request, secrets=[good]).valid
+    with pytest.raises(TransientError) as caught:
+        _verify("standard_webhooks", request, secrets=[secret])
+    assert caught.value.code == "secret_unusable"
+
+
+def test_standard_webhooks_unusable_secret_next_to_a_usable_one() -> None:
+    good = "whsec_" + base64.b64encode(KEY).decode()
+    bad = "whsec_" + base64.urlsafe_b64encode(KEY).decode()
+    other = "whsec_" + base64.b64encode(b"o" * 24).decode()
+    body = BODIES["json"]
+    signed_good = _request("standard_webhooks", body, _sign("standard_webhooks", body, secret=good))
+    signed_other = _request("standard_webhooks", body, _sign("standard_webhooks", body, secret=other))
+    # The usable secret still verifies what it signed...
+    assert _verify("standard_webhooks", signed_other, secrets=[bad, other]).valid
+    # ...but a mismatch may be the unusable secret's event: wait in the queue, never reject.
+    with pytest.raises(TransientError) as caught:
+        _verify("standard_webhooks", signed_good, secrets=[bad, other])
+    assert caught.value.code == "secret_unusable"
+
+
 def test_hmac_prefix_required_when_configured() -> None:
     headers = _sign("hmac_hex", b"{}")
     bare = headers["X-Signature"].removeprefix("sha256=")

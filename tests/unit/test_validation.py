@@ -31,9 +31,10 @@ def test_media_type(content_type: str | None, expected: str) -> None:
         ("[" * 100_000, "application/json", "invalid_json"),
         ("a=1&b=2", "application/x-www-form-urlencoded", None),
         ("", "application/x-www-form-urlencoded", None),
-        ("a=1&&b=2", "application/x-www-form-urlencoded", "invalid_form_body"),
-        ("justaword", "application/x-www-form-urlencoded", "invalid_form_body"),
-        ("a=%ff", "application/x-www-form-urlencoded", "invalid_form_body"),
+        # Form bodies that strict parsing refuses are kept (with a warning): see below.
+        ("a=1&&b=2", "application/x-www-form-urlencoded", None),
+        ("justaword", "application/x-www-form-urlencoded", None),
+        ("a=%ff", "application/x-www-form-urlencoded", None),
         ("not json {", "text/plain", None),
         ("\x00\x01 binary-ish", "application/octet-stream", None),
         ("anything", None, None),
@@ -52,3 +53,25 @@ def test_parsed_forms() -> None:
     text = validate_body('{"type":"x"}', None).parsed
     assert text is not None and text.kind == "text" and text.document == {"type": "x"}
     assert validate_body("plain", "text/plain").parsed.document is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("body", "form"),
+    [
+        ("a=1&&b=2", {"a": "1", "b": "2"}),
+        ("justaword", {"justaword": ""}),
+        ("a=%ff&command=%2Fdeploy", {"a": "\ufffd", "command": "/deploy"}),
+        ("payload=%7B%22type%22%3A%22x%22%7D&&", {"payload": '{"type":"x"}'}),
+    ],
+)
+def test_form_body_strict_parsing_refuses_is_kept_with_a_warning(body: str, form: dict[str, str]) -> None:
+    result = validate_body(body, "application/x-www-form-urlencoded")
+    assert result.valid and result.reason is None
+    assert result.warning == "invalid_form_body"
+    assert result.parsed is not None and result.parsed.kind == "form" and result.parsed.form == form
+
+
+def test_strict_form_and_other_bodies_have_no_warning() -> None:
+    assert validate_body("a=1&b=2", "application/x-www-form-urlencoded").warning is None
+    assert validate_body('{"a":1', "application/json").warning is None
+    assert validate_body("x", "text/plain").warning is None

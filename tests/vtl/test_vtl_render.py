@@ -13,6 +13,7 @@ from tests.harness import vtl
 from tests.harness.strategies import bodies, header_values
 from tests.harness.webhook_spec import (
     HEADER_VARIABLES,
+    INTEGRATION_RESPONSES,
     SCHEME_HEADERS,
     TEMPLATES,
     decode_send_message,
@@ -72,14 +73,10 @@ def test_attributes_present_only_when_non_empty(
     headers["X-Unrelated-Signature"] = "sig"
     if content_type:
         headers["Content-Type"] = content_type
-    form = render_request(
-        request_template("src", **configured),
-        "{}",
-        headers,
-        request_id="rid-1",
-        request_time_epoch_ms=1_700_000_000_123,
-        source_ip=source_ip,
-    )
+    # Query-string and path parameters named like the headers never count, set or not.
+    shadows = {name: "forged" for name in [*configured.values(), "Content-Type"]}
+    ctx = vtl.make_context(request_id="rid-1", request_time_epoch_ms=1_700_000_000_123, source_ip=source_ip)
+    form = vtl.render(request_template("src", **configured), vtl.Input("{}", headers, shadows, shadows), ctx)
     _, attributes = decode_send_message(form)
 
     expected = [
@@ -127,11 +124,79 @@ def test_header_values_are_data_not_template() -> None:
     assert ("signature", value, "String") in decode_send_message(form)[1]
 
 
-def test_query_string_does_not_need_to_be_absent() -> None:
-    """$input.params looks in the query string before headers (AWS): documented, asserted here."""
+def test_input_params_searches_the_query_string_before_headers() -> None:
+    """$input.params(x) looks in the path, then the query string, then the headers (AWS), which
+    is why the request template never uses it: asserted here so the harness keeps AWS's order."""
     ctx = vtl.make_context()
     out = vtl.render("$input.params('X')", vtl.Input("", {"x": "header"}, {"X": "query"}), ctx)
     assert out == "query"
+    out = vtl.render("$input.params('X')", vtl.Input("", {"x": "header"}, {}, {"X": "path"}), ctx)
+    assert out == "path"
+
+
+GITHUB = SCHEME_HEADERS["github"]
+
+
+def _github_attributes(
+    headers: dict[str, str], query: dict[str, str] | None = None, path: dict[str, str] | None = None
+) -> dict[str, str]:
+    ctx = vtl.make_context(request_id="r")
+    form = vtl.render(request_template("github", **GITHUB), vtl.Input("{}", headers, query, path), ctx)
+    return {name: value for name, value, _ in decode_send_message(form)[1]}
+
+
+def test_query_string_never_overrides_a_scheme_header() -> None:
+    """`?X-GitHub-Delivery=forged` (and the same in the path) does not replace the header."""
+    headers = {
+        "X-GitHub-Delivery": "real",
+        "X-Hub-Signature-256": "sha256=ab",
+        "Content-Type": "application/json",
+    }
+    forged = {"X-GitHub-Delivery": "forged", "X-Hub-Signature-256": "forged", "Content-Type": "forged"}
+    attributes = _github_attributes(headers, forged, forged)
+    assert attributes["delivery_id"] == "real"
+    assert attributes["signature"] == "sha256=ab"
+    assert attributes["content_type"] == "application/json"
+
+
+def test_a_header_absent_stays_absent_whatever_the_query_string_says() -> None:
+    forged = {"X-GitHub-Delivery": "forged", "X-GitHub-Event": "forged", "Content-Type": "forged"}
+    attributes = _github_attributes({"X-Hub-Signature-256": "sha256=ab"}, forged, {"X-GitHub-Event": "x"})
+    assert "delivery_id" not in attributes
+    assert "event_type" not in attributes
+    assert "content_type" not in attributes
+
+
+@pytest.mark.parametrize(
+    "name", ["x-github-delivery", "X-GITHUB-DELIVERY", "X-GitHub-Delivery", "x-GitHub-delivery"]
+)
+def test_header_names_match_in_any_case(name: str) -> None:
+    """HTTP/2 clients send header names lower-case; HTTP/1.1 ones in any case."""
+    attributes = _github_attributes({name: "d-1", "content-TYPE": "application/json"})
+    assert attributes["delivery_id"] == "d-1"
+    assert attributes["content_type"] == "application/json"
+
+
+def test_configured_header_names_match_in_any_case() -> None:
+    """A source's own header name (hmac_sha256/none) is matched case-insensitively too."""
+    template = request_template(
+        "p", delivery_id_header="X-Partner-Delivery", event_type_header="x-partner-EVENT"
+    )
+    ctx = vtl.make_context(request_id="r")
+    headers = {"x-partner-delivery": "d-9", "X-PARTNER-EVENT": "order.paid"}
+    form = vtl.render(template, vtl.Input("{}", headers, {"X-Partner-Delivery": "forged"}), ctx)
+    attributes = {name: value for name, value, _ in decode_send_message(form)[1]}
+    assert (attributes["delivery_id"], attributes["event_type"]) == ("d-9", "order.paid")
+
+
+def test_request_template_never_reads_input_params_by_name() -> None:
+    """The code (not its comments) reads headers through the header map only."""
+    code = "\n".join(
+        line
+        for line in (TEMPLATES / "sqs_send_message.vtl").read_text().splitlines()
+        if not line.startswith("##")
+    )
+    assert "$input.params(" not in code.replace("$input.params().header", "")
 
 
 # --------------------------------------------------------------------------- Terraform pass
@@ -228,12 +293,26 @@ XML_EMPTY = (
     ],
 )
 def test_client_error_template(sqs_body: str, status: int, error: str) -> None:
+    """The 4xx response is declared 503; the template only lowers it, on a recognised sender fault."""
     import json
 
+    declared = next(int(s) for s, _, file in INTEGRATION_RESPONSES if file == "response_client_error.vtl")
+    assert declared == 503
     ctx = vtl.make_context(request_id="req-9")
     out = vtl.render(response_template("response_client_error.vtl"), vtl.Input(sqs_body), ctx)
-    assert ctx["responseOverride"]["status"] == status
+    override = ctx["responseOverride"]["status"]
+    assert override in (None, 400, 413)  # never raised, never a 2xx: lowered or left alone
+    assert (override or declared) == status
     assert json.loads(out) == {"error": error, "message": json.loads(out)["message"], "request_id": "req-9"}
+
+
+def test_every_error_response_is_declared_retryable() -> None:
+    """Fail safe: whatever a template does not override, only SQS's 2xx answers below 500."""
+    for status, pattern, _ in INTEGRATION_RESPONSES:
+        if pattern == r"2\d{2}":
+            assert status == "200"
+        else:
+            assert int(status) >= 500, (status, pattern)
 
 
 @pytest.mark.parametrize(

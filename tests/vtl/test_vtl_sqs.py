@@ -156,6 +156,35 @@ def test_sqs_failure_is_503_and_nothing_is_queued(
     assert receive_all(queue_url) == []
 
 
+@pytest.mark.parametrize("fault", [400, 403, 404, 429])
+def test_sqs_4xx_is_503_even_when_the_template_sets_no_status(spec_gateway: SpecGateway, fault: int) -> None:
+    """The 4xx integration response is declared 503: its template only ever lowers it, so a
+    template that sets nothing (or an override that does not apply) still tells the sender to retry."""
+    gateway, _ = spec_gateway("github")
+    method = gateway.spec.resources["/webhooks/github"]["POST"]
+    (client_error,) = [r for r in method.integration_responses if r.selection_pattern == r"4\d{2}"]
+    client_error.response_templates = {"application/json": '{"error":"service_unavailable"}'}
+    gateway.sqs_fault = lambda form: fault
+    response = gateway.post("/webhooks/github", b"{}", GITHUB_HEADERS)
+    assert (response.integration_status, response.status) == (fault, 503)
+
+
+def test_query_string_cannot_override_scheme_headers(
+    spec_gateway: SpecGateway, receive_all: ReceiveAll
+) -> None:
+    gateway, queue_url = spec_gateway("github")
+    headers = {"content-type": "application/json", "x-github-delivery": "real-id", "X-Hub-Signature-256": "s"}
+    query = (
+        "?X-GitHub-Delivery=forged&x-github-delivery=forged&X-GitHub-Event=forged&Content-Type=text%2Fplain"
+    )
+    assert gateway.post(f"/webhooks/github{query}", b"{}", headers).status == 200
+    [message] = receive_all(queue_url)
+    attributes = attributes_of(message)
+    assert attributes["delivery_id"] == ("real-id", "String")
+    assert attributes["content_type"] == ("application/json", "String")
+    assert "event_type" not in attributes  # absent as a header: absent, whatever the query says
+
+
 def test_missing_queue_is_503(spec_gateway: SpecGateway, sqs: Any) -> None:
     gateway, queue_url = spec_gateway("github")
     sqs.delete_queue(QueueUrl=queue_url)
