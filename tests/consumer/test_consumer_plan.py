@@ -18,25 +18,11 @@ import tftest
 import yaml
 
 from tests.consumer.conftest import filter_policy, folded, managed
+from tests.harness.inventory import matches
 
 pytestmark = [pytest.mark.plan, pytest.mark.xdist_group("plan-consumer")]
 INVENTORY = Path(__file__).parent / "inventory.yaml"
 OTHER_TEAMS_TOPIC = "arn:aws:sns:us-east-1:123456789012:webhooks-events"
-
-
-def _matches(expected: Any, actual: Any) -> bool:
-    """Inventory values are a subset: dicts compare by the keys they list."""
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(
-            k in actual and _matches(v, actual[k]) for k, v in expected.items()
-        )
-    if isinstance(expected, list):
-        return (
-            isinstance(actual, list)
-            and len(expected) == len(actual)
-            and all(_matches(e, a) for e, a in zip(expected, actual, strict=True))
-        )
-    return expected == actual
 
 
 def _probe(address: str, name: str = "p") -> str:
@@ -62,7 +48,7 @@ def test_fixture_matches_inventory(consumer_stack):
         assert address in resources, f"{address} is not in the plan"
         values = resources[address]["values"]
         for key, want in expected.items():
-            assert _matches(want, values.get(key)), (
+            assert matches(want, values.get(key)), (
                 f"{address}.{key}: planned {values.get(key)!r}, inventory says {want!r}"
             )
     for address, want in inventory["filter_policies"].items():

@@ -11,27 +11,13 @@ import pytest
 import tftest
 import yaml
 
+from tests.harness.inventory import matches
 from tests.harness.stack import plan_values
 
 pytestmark = pytest.mark.plan
 INVENTORIES = Path(__file__).parent / "inventories"
 FIXTURE = "tests/fixtures/module_root"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _matches(expected: Any, actual: Any) -> bool:
-    """Inventory values are a subset: dicts compare by the keys they list."""
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(
-            k in actual and _matches(v, actual[k]) for k, v in expected.items()
-        )
-    if isinstance(expected, list):
-        return (
-            isinstance(actual, list)
-            and len(expected) == len(actual)
-            and all(_matches(e, a) for e, a in zip(expected, actual, strict=True))
-        )
-    return expected == actual
 
 
 def check_inventory(plan: tftest.TerraformPlanOutput, inventory: dict[str, Any]) -> None:
@@ -43,7 +29,7 @@ def check_inventory(plan: tftest.TerraformPlanOutput, inventory: dict[str, Any])
         assert address in values, f"{address} is not in the plan"
         for key, want in expected.items():
             got = values[address].get(key)
-            assert _matches(want, got), f"{address}.{key}: planned {got!r}, inventory says {want!r}"
+            assert matches(want, got), f"{address}.{key}: planned {got!r}, inventory says {want!r}"
     for name in inventory.get("outputs", []):
         assert name in plan.outputs, f"output {name} is not planned"
 
