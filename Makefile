@@ -37,8 +37,10 @@ lint-docs:
 checkov: tools ## checkov over the module (skips are justified inline)
 	@$(ENV) checkov --quiet --compact --skip-download --framework terraform -d . --skip-path tests --skip-path tools/package
 
+# Two workers; tests/conftest.py splits each xdist_group per engine and queues the groups
+# first (--no-loadscope-reorder keeps that order); --durations shows where the time goes.
 test: tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan, apply and end-to-end on both engines
-	@$(PYTEST) -m "not slow" -n 2 --dist loadgroup tests
+	@$(PYTEST) -m "not slow" -n 2 --dist loadgroup --no-loadscope-reorder --durations=25 tests
 
 unit: tools ## Only the fast tests (no Terraform)
 	@$(PYTEST) -m "not plan" tests/unit tests/vtl tests/cost tests/lint
@@ -56,7 +58,7 @@ bench: tools ## Benchmarks: processor overhead, cold start, package, Terraform t
 	@$(ENV) python -m tools.bench
 
 cost: tools ## Cost per million webhooks from the module's settings (VAR_FILE=, PLAN=plan.json, DURATION_MS=)
-	@$(ENV) python tools/cost.py $(if $(VAR_FILE),--var-file $(VAR_FILE)) $(if $(PLAN),--plan $(PLAN)) $(if $(MODULE),--module $(MODULE)) $(if $(DURATION_MS),--duration-ms $(DURATION_MS))
+	@$(ENV) python tools/cost.py $(if $(VAR_FILE),--var-file $(VAR_FILE)) $(if $(PLAN),--plan $(PLAN)) $(if $(MODULE),--module $(MODULE)) $(if $(DURATION_MS),--duration-ms $(DURATION_MS)) $(if $(CONSUMER_SHARE),--consumer-share $(CONSUMER_SHARE))
 
 soak: tools ## The reliability stream at SOAK_SIZE webhooks (default 10000)
 	@$(ENV) SOAK_SIZE=$(SOAK_SIZE) python -m pytest -m slow tests/reliability -s

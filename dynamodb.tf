@@ -22,16 +22,33 @@ resource "aws_dynamodb_table" "this" {
     name = "received_at"
     type = "N"
   }
+  # "YYYY-MM-DD#n": the UTC day of received_at and one of 10 buckets from the event id,
+  # on every row the processor writes (docs/message-contract.md). One key of a GSI takes
+  # about 1,000 writes a second; ten per day keep the day's writes off a single key.
+  attribute {
+    name = "received_bucket"
+    type = "S"
+  }
 
-  # Events by source and receive time: what replay and inspection tooling lists.
-  global_secondary_index {
-    name               = "by_source"
-    hash_key           = "source"
-    range_key          = "received_at"
-    projection_type    = "INCLUDE"
-    non_key_attributes = ["status", "event_type", "request_id", "reason"]
-    read_capacity      = var.history_billing_mode == "PROVISIONED" ? var.history_provisioned_capacity.read : null
-    write_capacity     = var.history_billing_mode == "PROVISIONED" ? var.history_provisioned_capacity.write : null
+  # Both indexes project what listing and replay select on; replay then reads the full
+  # rows (BatchGetItem). by_source: events of one source by receive time (history list,
+  # requeue --source). by_received: every source's events by receive time, ten keys per
+  # UTC day, so `history replay --since/--until` is ten queries a day, not a scan. Rows
+  # written before received_bucket existed are in by_source only.
+  dynamic "global_secondary_index" {
+    for_each = {
+      by_source   = { hash_key = "source", projected = [] }
+      by_received = { hash_key = "received_bucket", projected = ["source"] }
+    }
+    content {
+      name               = global_secondary_index.key
+      hash_key           = global_secondary_index.value.hash_key
+      range_key          = "received_at"
+      projection_type    = "INCLUDE"
+      non_key_attributes = concat(global_secondary_index.value.projected, ["status", "event_type", "request_id", "reason"])
+      read_capacity      = var.history_billing_mode == "PROVISIONED" ? var.history_provisioned_capacity.read : null
+      write_capacity     = var.history_billing_mode == "PROVISIONED" ? var.history_provisioned_capacity.write : null
+    }
   }
 
   # Rejected rows expire after history_rejected_retention_days even when the other

@@ -140,11 +140,24 @@ data "aws_iam_policy_document" "processor" {
     }
   }
 
+  # PublishBatch is authorised by sns:Publish (there is no sns:PublishBatch action).
+  dynamic "statement" {
+    for_each = local.create_event_topic ? [1] : []
+    content {
+      sid       = "PublishEvents"
+      actions   = ["sns:Publish"]
+      resources = [local.event_topic_arn]
+    }
+  }
+
+  # Decrypt: the queue's messages and the secrets. GenerateDataKey: publishing to the
+  # topic encrypted with the same key (SNS needs both from the publisher). Under the AWS
+  # managed SNS key (no kms_key_arn) the key's own policy admits the account through SNS.
   dynamic "statement" {
     for_each = var.kms_key_arn == null ? [] : [1]
     content {
       sid       = "DecryptWithCustomerKey"
-      actions   = ["kms:Decrypt"]
+      actions   = local.create_event_topic ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
       resources = [var.kms_key_arn]
     }
   }

@@ -102,6 +102,8 @@ resource "aws_lambda_function" "this" {
       INVALID_BODY_BYTES        = tostring(var.history_invalid_body_bytes)
       SECRET_CACHE_TTL_SECONDS  = "300"
       LOG_LEVEL                 = var.processor_log_level
+      # Empty: publishing off (create_event_topic = false).
+      EVENT_TOPIC_ARN = local.create_event_topic ? local.event_topic_arn : ""
     }
   }
 

@@ -122,3 +122,18 @@ output "access_log_group_name" {
   description = "Log group of the API access logs, when create_access_logs."
   value       = try(aws_cloudwatch_log_group.access[0].name, null)
 }
+
+output "event_topic_arn" {
+  description = "ARN of the event topic every newly processed event is published to (null without create_event_topic). Subscribe your own endpoints or modules/consumer to it. Message attributes (String): source, event_type, event_id, scheme; body: the envelope (docs/event-envelope.schema.json)."
+  value       = local.event_topic_arn
+}
+
+output "event_topic_name" {
+  description = "Name of the event topic (null without create_event_topic)."
+  value       = try(aws_sns_topic.events[0].name, null)
+}
+
+output "consumers" {
+  description = "Per consumer, its modules/consumer outputs: queue_url, queue_arn, queue_name, dead_letter_queue_url, dead_letter_queue_arn, subscription_arn, filter_policy, filter_policy_scope, consumer_policy_json (attach it to whatever consumes the queue without function_role_name), event_source_mapping_uuid (null without function_name) and alarm_names."
+  value       = module.consumer
+}

@@ -23,6 +23,18 @@ resource "aws_sqs_queue" "dlq" {
       condition     = length(var.alarm_emails) == 0 || (var.create_alarms && var.create_sns_topic)
       error_message = "alarm_emails (${join(", ", var.alarm_emails)}) would receive nothing: they are subscribed only to the module-created topic of the module's alarms, and ${var.create_alarms ? "create_sns_topic is false" : "create_alarms is false"}. Subscribe them to your own topic, or drop alarm_emails."
     }
+    precondition {
+      condition     = var.create_event_topic || length(var.consumers) == 0
+      error_message = "consumers (${join(", ", keys(var.consumers))}) subscribe to the event topic, but create_event_topic is false, so there is none and the processor publishes nothing. Set create_event_topic = true, or drop consumers."
+    }
+    precondition {
+      condition     = length(local.consumer_unknown_sources) == 0
+      error_message = "consumers name sources that are not keys of sources, so they would never receive an event: ${join("; ", [for k, unknown in local.consumer_unknown_sources : "consumers[\"${k}\"] ${join(", ", [for s in unknown : jsonencode(s)])}"])}. Known sources: ${join(", ", sort(keys(var.sources)))}. Leave a consumer's sources empty for every source."
+    }
+    precondition {
+      condition     = length(local.consumer_names_too_long) == 0
+      error_message = "The consumer queue names <name>-<key>-dlq of ${join(", ", [for k in local.consumer_names_too_long : "consumers[\"${k}\"] (${length("${var.name}-${k}-dlq")} characters)"])} exceed SQS's 80 characters. With name = \"${var.name}\" a consumer key may have at most ${75 - length(var.name)} characters."
+    }
   }
 }
 
@@ -71,7 +83,8 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 }
 
 ################################################################################
-# Queue policies: who may send, and TLS only
+# Queue policies: who may send, and TLS only (modules/queue-policy adds the
+# TLS-only Deny to both, and the replay statement to the DLQ)
 ################################################################################
 
 locals {
@@ -84,105 +97,49 @@ locals {
 # so without it any principal of the account with sqs:SendMessage on * could
 # write forged messages. aws:PrincipalArn is the role's ARN for its sessions.
 # The processor keeps receiving and deleting through its identity policy.
-data "aws_iam_policy_document" "queue" {
-  count = local.create ? 1 : 0
+module "queue_policy" {
+  source = "./modules/queue-policy"
+  count  = local.create ? 1 : 0
 
-  statement {
-    sid       = "AllowSendFromApiAndReplay"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this[0].arn]
-    principals {
-      type        = "AWS"
-      identifiers = local.queue_senders
-    }
-  }
-
-  statement {
-    sid       = "DenySendFromOthers"
-    effect    = "Deny"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this[0].arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "ArnNotEquals"
-      variable = "aws:PrincipalArn"
-      values   = local.queue_senders
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.this[0].arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  queue_arn = aws_sqs_queue.this[0].arn
+  statements = [
+    {
+      sid        = "AllowSendFromApiAndReplay"
+      actions    = ["sqs:SendMessage"]
+      principals = { type = "AWS", identifiers = local.queue_senders }
+    },
+    {
+      sid        = "DenySendFromOthers"
+      effect     = "Deny"
+      actions    = ["sqs:SendMessage"]
+      principals = { type = "*", identifiers = ["*"] }
+      conditions = [{ test = "ArnNotEquals", variable = "aws:PrincipalArn", values = local.queue_senders }]
+    },
+  ]
 }
 
 resource "aws_sqs_queue_policy" "this" {
   count = local.create ? 1 : 0
 
   queue_url = aws_sqs_queue.this[0].id
-  policy    = data.aws_iam_policy_document.queue[0].json
+  policy    = module.queue_policy[0].json
 }
 
-# The DLQ: TLS only, and the replay principals may read, delete and send there
-# (webhookctl dlq list / replay). SQS itself moves messages in from the main queue.
-data "aws_iam_policy_document" "dlq" {
-  count = local.create ? 1 : 0
+# The DLQ: the replay principals read, delete and send there (webhookctl dlq list /
+# replay). SQS itself moves messages in from the main queue.
+module "dlq_policy" {
+  source = "./modules/queue-policy"
+  count  = local.create ? 1 : 0
 
-  dynamic "statement" {
-    for_each = length(var.replay_principal_arns) > 0 ? [1] : []
-    content {
-      sid = "AllowReplay"
-      actions = [
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:SendMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes",
-      ]
-      resources = [aws_sqs_queue.dlq[0].arn]
-      principals {
-        type        = "AWS"
-        identifiers = distinct(var.replay_principal_arns)
-      }
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.dlq[0].arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  queue_arn             = aws_sqs_queue.dlq[0].arn
+  replay_principal_arns = var.replay_principal_arns
 }
 
 resource "aws_sqs_queue_policy" "dlq" {
   count = local.create ? 1 : 0
 
   queue_url = aws_sqs_queue.dlq[0].id
-  policy    = data.aws_iam_policy_document.dlq[0].json
+  policy    = module.dlq_policy[0].json
 
   # After the redrive allow policy, which is set on the same queue: SQS changes only
   # the attributes named, but the local account (moto) clears a queue's Policy on

@@ -28,7 +28,7 @@ variable "tags" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer managed KMS key for the queues, table, secrets, SNS topic, logs and Lambda environment. Null uses AWS managed encryption (SSE-SQS, DynamoDB's AWS managed key, the default Secrets Manager key); the SNS topic is then left unencrypted because CloudWatch alarms cannot publish to a topic under the AWS managed SNS key."
+  description = "Customer managed KMS key for the queues (the consumers' too), table, secrets, both SNS topics, logs and Lambda environment. Its key policy must let sns.amazonaws.com use it (kms:GenerateDataKey*, kms:Decrypt) when there are consumers, or SNS cannot deliver to their queues. Null uses AWS managed encryption (SSE-SQS, DynamoDB's AWS managed key, the default Secrets Manager key, the AWS managed SNS key for the event topic); the alarm topic is then left unencrypted because CloudWatch alarms cannot publish to a topic under the AWS managed SNS key."
   type        = string
   default     = null
 
@@ -532,5 +532,63 @@ variable "alarm_oldest_message_age_seconds" {
   validation {
     condition     = floor(var.alarm_oldest_message_age_seconds) == var.alarm_oldest_message_age_seconds && var.alarm_oldest_message_age_seconds >= 1
     error_message = "alarm_oldest_message_age_seconds must be a whole number of seconds, 1 or more (SQS reports the age in whole seconds)."
+  }
+}
+
+################################################################################
+# Event topic and consumers
+################################################################################
+
+variable "create_event_topic" {
+  description = "Create the event topic (<name>-events). The processor publishes each newly processed event to it once: the body is the envelope (docs/event-envelope.schema.json), and the String message attributes are source, event_type, event_id and scheme. Rejected, invalid and duplicate deliveries are never published. The topic is encrypted with kms_key_arn, or with the AWS managed SNS key. False turns publishing off, and the module then refuses consumers."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "consumers" {
+  description = <<-EOT
+    Consumers of the event topic, keyed by consumer name. Each key becomes a modules/consumer named <name>-<key>,
+    with its own queue, DLQ, subscription and two alarms.
+    sources / event_types: what the consumer receives. [] (the default) means every source or every event type.
+      event_types takes exact names or prefix patterns ending in ".*" (payment_intent.*).
+    body_filter: top-level JSON body field -> accepted string values. This filters the message body.
+    enabled = false pauses the consumer's function (its event source mapping). The events wait in its queue.
+    function_name / function_role_name: the Lambda to trigger and the role that gets the queue policy.
+      Without them, consume the queue yourself (outputs queue_url and consumer_policy_json).
+    batch_size, batching_window_seconds, maximum_concurrency: the function's trigger.
+    max_receive_count, visibility_timeout_seconds, message_retention_seconds: the consumer's queue.
+    alarm_oldest_message_age_seconds: the consumer's backlog alarm.
+    See modules/consumer/README.md.
+  EOT
+  type = map(object({
+    sources                          = optional(list(string), [])
+    event_types                      = optional(list(string), [])
+    body_filter                      = optional(map(list(string)), {})
+    enabled                          = optional(bool, true)
+    batch_size                       = optional(number, 10)
+    batching_window_seconds          = optional(number, 0)
+    maximum_concurrency              = optional(number, 10)
+    max_receive_count                = optional(number, 5)
+    visibility_timeout_seconds       = optional(number, 180)
+    message_retention_seconds        = optional(number, 1209600)
+    function_name                    = optional(string)
+    function_role_name               = optional(string)
+    alarm_oldest_message_age_seconds = optional(number, 900)
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.consumers) : can(regex("^[a-z0-9][a-z0-9_-]*$", k))])
+    error_message = "Each consumers key is a consumer name: lower-case letters, digits, '-' or '_', starting with a letter or digit (it names the consumer's queues and alarms, <name>-<key>). Refused: ${join(", ", [for k in keys(var.consumers) : jsonencode(k) if !can(regex("^[a-z0-9][a-z0-9_-]*$", k))])}."
+  }
+  validation {
+    condition = alltrue(flatten([for c in values(var.consumers) : [
+      for p in c.event_types : can(regex("^[^*[:space:]]{1,256}$", p)) || can(regex("^[^*[:space:]]{1,254}\\.\\*$", p))
+    ]]))
+    error_message = "Each consumer's event_types entry must be an exact event type (payment_intent.succeeded) or a prefix pattern with a single trailing \".*\" (payment_intent.*). No other '*', no whitespace, no empty entry, at most 256 characters. Refused: ${join(", ", flatten([for k, c in var.consumers : [
+      for p in c.event_types : "consumers[\"${k}\"] ${jsonencode(p)}" if !(can(regex("^[^*[:space:]]{1,256}$", p)) || can(regex("^[^*[:space:]]{1,254}\\.\\*$", p)))
+    ]]))}."
   }
 }

@@ -61,10 +61,57 @@ def stack_factory(
         pytest.fail("\n".join(errors))
 
 
+@pytest.fixture(scope="session")
+def plan_stack(
+    engine: toolchain.Engine, aws_account: account_mod.Account, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Stack]]:
+    """One initialised copy of a root module per engine (and xdist worker), shared by every
+    test that only plans it with different variables: a plan writes no state, and each
+    test's plan runs on its own in this process. Tests that write files into the copy or
+    apply use stack_factory instead (the shared stack refuses to apply).
+
+    Sharing saves the copy and `init` (about 1 s with the plugin cache); what costs is each
+    plan (15-30 s, mostly loading the aws provider's schema, in `plan` and again in
+    `show -json`), so the plan suites also put many cases into one plan."""
+    stacks: dict[str, Stack] = {}
+
+    def get(root: str) -> Stack:
+        if root not in stacks:
+            workdir = tmp_path_factory.mktemp(f"shared-{engine.name}-{Path(root).name}")
+            stack = Stack(engine, aws_account, root, workdir, plan_only=True)
+            stack.init()
+            stacks[root] = stack
+        return stacks[root]
+
+    yield get
+    for stack in stacks.values():
+        stack.cleanup()
+
+
 @pytest.fixture
 def unique_name() -> str:
     """Resource-name prefix unique within the shared local account."""
     return f"t{uuid.uuid4().hex[:8]}"
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """An xdist_group keeps the tests of one shared, expensive fixture (an applied stack, a
+    cached plan) on one worker. Those fixtures are per engine, so the group is split per
+    engine (xdist joins an item's group names: "apply-complete_tofu"): each engine's half
+    may go to either of `make test`'s two workers."""
+    callspec = getattr(item, "callspec", None)
+    engine = callspec.params.get("engine") if callspec else None
+    if engine and item.get_closest_marker("xdist_group"):
+        item.add_marker(pytest.mark.xdist_group(engine))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has ordered the items by their fixtures' scopes
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Grouped work first, in collection order (`make test` passes --no-loadscope-reorder);
+    the many small ungrouped tests follow and fill in whichever worker is done first.
+    (xdist's own reorder, by number of tests, would queue a long group of few tests, like
+    an apply suite, last.) The sort is stable: each module's tests keep their order."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

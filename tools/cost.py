@@ -10,6 +10,14 @@ the list prices from pricing/aws-prices.json, and prints, for payloads of 1, 10 
   the ingestion path) -> the same processing side;
 * alternative B: HTTP API -> SQS-SendMessage integration -> the same processing side.
 
+The processing side includes the event topic (create_event_topic): one PublishBatch share
+per processed event and the `published_at` marker written on its history row. Then the
+fan-out is priced per consumer: the SQS requests of its queue, its function's Lambda
+requests, and SNS payload filtering for a body (MessageBody-scope) filter. Consumers come
+from a var file's `consumers` map or, with --plan, from the module's `module.consumer`
+calls; --consumer-share says which share of the events each one matches (default 1.0,
+every event: an upper bound).
+
 variables.tf and tfvars files are read with python-hcl2 (through tools/hcl_reader.py).
 With --plan, the settings come instead from `terraform show -json` of a saved plan of
 your own root module: the resolved values of the module call's planned resources, or,
@@ -19,8 +27,10 @@ where a value is unknown until apply, the call's arguments and the module's defa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -122,6 +132,160 @@ def read_var_file(path: Path) -> dict[str, Value]:
 
 
 # --------------------------------------------------------------------------------------
+# Consumers: the `consumers` map of a var file, or the module's consumer calls in a plan
+# --------------------------------------------------------------------------------------
+
+FILTER_SCOPES: Final = ("none", "MessageAttributes", "MessageBody")
+# modules/consumer's default batch_size; also what a queue without a function is assumed
+# to be drained with (the team's own poller, 10 messages per ReceiveMessage).
+DEFAULT_CONSUMER_BATCH: Final = 10
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One consumer as the cost model sees it."""
+
+    name: str
+    # "none": no filter policy (every event); "MessageAttributes": sources/event_types only
+    # (free); "MessageBody": a body_filter, so the whole policy is payload-based (billed).
+    filter_scope: str
+    has_function: bool
+    batch_size: int
+    enabled: bool
+    origin: str
+    share: float = 1.0  # of the published events, the fraction this consumer matches
+    share_given: bool = False
+
+
+def _filter_scope(entry: Mapping[str, Any]) -> str:
+    """The scope modules/consumer gives the subscription (see its main.tf): a body filter makes
+    the policy payload-based; sources or event types alone filter the message attributes."""
+    if entry.get("body_filter"):
+        return "MessageBody"
+    if entry.get("sources") or entry.get("event_types"):
+        return "MessageAttributes"
+    return "none"
+
+
+def parse_consumers(raw: Any, origin: str) -> list[Consumer]:
+    """Consumers from the value of a `consumers` variable (a map of objects, as tfvars give it)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        raise CostError(f"{origin}: consumers must be a map of consumer name to object, found {raw!r}")
+    out: list[Consumer] = []
+    for name, entry in raw.items():
+        where = f"{origin}: consumers[{name!r}]"
+        if not isinstance(entry, dict):
+            raise CostError(f"{where} must be an object, found {entry!r}")
+        for key in ("sources", "event_types"):
+            if not isinstance(entry.get(key, []), list):
+                raise CostError(f"{where}.{key} must be a list of strings, found {entry[key]!r}")
+        if not isinstance(entry.get("body_filter", {}), dict):
+            raise CostError(
+                f"{where}.body_filter must be a map of field to list, found {entry['body_filter']!r}"
+            )
+        batch = _coerce(
+            "batch_size",
+            entry.get("batch_size", DEFAULT_CONSUMER_BATCH),
+            _VarSpec("int", True, 1, 10000),
+            where,
+        )
+        enabled = _coerce("enabled", entry.get("enabled", True), _VarSpec("bool", True), where)
+        function = entry.get("function_name")
+        out.append(
+            Consumer(
+                name=str(name),
+                filter_scope=_filter_scope(entry),
+                has_function=function is not None,
+                batch_size=int(batch),
+                enabled=bool(enabled),
+                origin=origin,
+            )
+        )
+    return out
+
+
+def read_var_file_consumers(path: Path) -> list[Consumer]:
+    """The `consumers` map of a .tfvars (python-hcl2) or .tfvars.json file; [] if it sets none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CostError(f"cannot read var file {path}: {exc.strerror}") from exc
+    if path.name.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CostError(f"{path}: not valid JSON: {exc}") from exc
+    else:
+        try:
+            data = hcl_reader.to_python(text, str(path))
+        except hcl_reader.HclError as exc:
+            raise CostError(str(exc)) from None
+    if not isinstance(data, dict):
+        return []
+    return parse_consumers(data.get("consumers"), str(path))
+
+
+_CONSUMER_CALL: Final = re.compile(r'\.module\.consumer\["(?P<name>[^"]+)"\]$')
+
+
+def plan_consumers(instance: Mapping[str, Any], where: str) -> list[Consumer]:
+    """The module instance's `module.consumer["NAME"]` children in planned_values: the
+    subscription's filter policy scope, and the event source mapping when there is a function."""
+    out: list[Consumer] = []
+    prefix = str(instance.get("address", ""))
+    for child in _child_modules(instance):
+        address = str(child.get("address", ""))
+        match = _CONSUMER_CALL.search(address)
+        if match is None or address[: match.start()] != prefix:
+            continue
+        resources = [r for r in child.get("resources") or [] if r.get("mode", "managed") == "managed"]
+        subscriptions = [r for r in resources if r.get("type") == "aws_sns_topic_subscription"]
+        mappings = [r for r in resources if r.get("type") == "aws_lambda_event_source_mapping"]
+        if not subscriptions:
+            continue  # no subscription, nothing delivered
+        values = subscriptions[0].get("values") or {}
+        if not values.get("filter_policy"):
+            scope = "none"
+        else:  # SNS's default scope is MessageAttributes
+            scope = values.get("filter_policy_scope") or "MessageAttributes"
+        if mappings:
+            esm = mappings[0].get("values") or {}
+            batch = _coerce("batch_size", esm.get("batch_size"), _VarSpec("int", True, 1, 10000), address)
+            enabled = esm.get("enabled")
+            origin = f"{where}: {address} (subscription, event source mapping)"
+        else:
+            batch, enabled = DEFAULT_CONSUMER_BATCH, True
+            origin = f"{where}: {address} (subscription; no function: drained {batch} at a time, assumed)"
+        out.append(
+            Consumer(
+                name=match.group("name"),
+                filter_scope=str(scope),
+                has_function=bool(mappings),
+                batch_size=int(batch),
+                enabled=enabled is not False,
+                origin=origin,
+            )
+        )
+    return sorted(out, key=lambda c: c.name)
+
+
+def apply_shares(consumers: Sequence[Consumer], shares: Mapping[str, float]) -> list[Consumer]:
+    unknown = sorted(set(shares) - {c.name for c in consumers})
+    if unknown:
+        known = ", ".join(c.name for c in consumers) or "none"
+        raise CostError(
+            f"--consumer-share names {', '.join(unknown)}, not a consumer of this configuration "
+            f"(consumers: {known})"
+        )
+    return [
+        dataclasses.replace(c, share=shares[c.name], share_given=True) if c.name in shares else c
+        for c in consumers
+    ]
+
+
+# --------------------------------------------------------------------------------------
 # Module settings
 # --------------------------------------------------------------------------------------
 
@@ -148,6 +312,7 @@ VARIABLES: Final[Mapping[str, _VarSpec]] = {
     "processor_timeout": _VarSpec("int", False, 1, 900),
     "processor_batching_window_seconds": _VarSpec("int", False, 0, 300),
     "queue_max_receive_count": _VarSpec("int", False, 1, None),
+    "create_event_topic": _VarSpec("bool", False),
 }
 
 
@@ -164,6 +329,8 @@ class ModuleSettings:
     processor_timeout: int | None = None
     processor_batching_window_seconds: int | None = None
     queue_max_receive_count: int | None = None
+    # The module's default: the processor publishes every processed event to the topic.
+    create_event_topic: bool = True
 
 
 def _coerce(name: str, value: Value, spec: _VarSpec, origin: str) -> int | float | bool:
@@ -231,6 +398,9 @@ def load_settings(
         raise CostError(
             f"{variables_path}: missing default for needed variable(s): {', '.join(missing)}{hint}"
         )
+    origins.setdefault(
+        "create_event_topic", f"no value in {variables_path}: assumed true, the module's default"
+    )
     return ModuleSettings(**values), origins  # type: ignore[arg-type]
 
 
@@ -334,11 +504,19 @@ def read_plan(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_plan_settings(
-    plan_path: Path, module_address: str | None = None
-) -> tuple[ModuleSettings, dict[str, str], str | None, str]:
-    """(settings, where each came from, the GSI projection, the module instance's address) for
-    this module's call in the plan."""
+@dataclass(frozen=True)
+class PlanSettings:
+    """What --plan reads for this module's call."""
+
+    settings: ModuleSettings
+    origins: dict[str, str]  # setting -> where it came from
+    gsis: tuple[tuple[str, str, str], ...] | None  # (name, projection, hash key) of each history GSI
+    instance: str  # the module instance's address
+    consumers: list[Consumer]
+
+
+def load_plan_settings(plan_path: Path, module_address: str | None = None) -> PlanSettings:
+    """The settings, history indexes and consumers of this module's call in the plan."""
     plan = read_plan(plan_path)
     needed = {name for name, spec in VARIABLES.items() if spec.required}
     root_config = (plan.get("configuration") or {}).get("root_module") or {}
@@ -425,6 +603,14 @@ def load_plan_settings(
     missing: list[str] = []
     for name, spec in VARIABLES.items():
         found = planned(name)
+        if name == "create_event_topic":
+            # The topic's presence, not the input: a module without one publishes nothing.
+            topics = [r for r in resources if r.get("type") == "aws_sns_topic" and r.get("name") == "events"]
+            found = (
+                (True, f"{where}: {topics[0].get('address')}")
+                if topics
+                else (False, f"{where}: no aws_sns_topic.events in {instance}")
+            )
         if found is None and name == "create_access_logs":
             stages = [r for r in resources if r.get("type") == "aws_api_gateway_stage"]
             if stages:
@@ -443,15 +629,20 @@ def load_plan_settings(
         origins[name] = origin
     if missing:
         raise CostError(f"{plan_path}: {instance}: no value found for {', '.join(missing)}")
-    projections = {
-        gsi.get("projection_type")
-        for r in resources
-        if r.get("type") == "aws_dynamodb_table"
-        for gsi in (r.get("values") or {}).get("global_secondary_index") or []
-    }
-    projections.discard(None)
-    projection = projections.pop() if len(projections) == 1 else None
-    return ModuleSettings(**values), origins, projection, instance  # type: ignore[arg-type]
+    tables = [r for r in resources if r.get("type") == "aws_dynamodb_table"]
+    gsis = (
+        tuple(
+            (str(gsi.get("name")), str(gsi.get("projection_type") or "ALL"), str(gsi.get("hash_key")))
+            for gsi in (tables[0].get("values") or {}).get("global_secondary_index") or []
+        )
+        if len(tables) == 1
+        else None
+    )
+    consumers = plan_consumers(matching[0], str(plan_path)) if matching else []
+    settings = ModuleSettings(**values)  # type: ignore[arg-type]
+    if consumers and not settings.create_event_topic:
+        raise CostError(f"{plan_path}: {instance} has consumers but no event topic")
+    return PlanSettings(settings, origins, gsis, instance, consumers)
 
 
 # --------------------------------------------------------------------------------------
@@ -468,6 +659,8 @@ _PRICE_KEYS: Final = (
     "dynamodb_storage_gb_month",
     "cloudwatch_logs_ingestion_gb",
     "cloudwatch_logs_storage_gb_month",
+    "sns_standard_request",
+    "sns_payload_filtering_gb",
 )
 
 
@@ -489,6 +682,9 @@ class Prices:
     logs_ingestion_gb: float
     logs_storage_gb_month: float
     sources: dict[str, str]
+    sns_request: float  # per request; each started sns_chunk_bytes of a publish is one
+    sns_chunk_bytes: int
+    sns_payload_filter_gb: float  # per GB of payload a MessageBody-scope filter scans
 
 
 def load_prices(path: Path) -> Prices:
@@ -541,6 +737,9 @@ def load_prices(path: Path) -> Prices:
         logs_ingestion_gb=unit["cloudwatch_logs_ingestion_gb"],
         logs_storage_gb_month=unit["cloudwatch_logs_storage_gb_month"],
         sources=sources,
+        sns_request=unit["sns_standard_request"],
+        sns_chunk_bytes=increment("sns_standard_request"),
+        sns_payload_filter_gb=unit["sns_payload_filtering_gb"],
     )
 
 
@@ -552,14 +751,30 @@ class Assumptions:
     # types and values: request id, timestamps, signature, ...), which count toward its
     # size; about 330 bytes for a GitHub delivery, more for long signature headers.
     sqs_attribute_bytes: int = 400
-    # History item = stored body + the ~20 other attributes (names count too: event_id,
-    # request_id, delivery_id, body_sha256, sqs_message_id, ...): about 510 bytes.
+    # History item = stored body + the ~21 other attributes (names count too: event_id,
+    # request_id, delivery_id, body_sha256, sqs_message_id, received_day, ...): about
+    # 520-570 bytes (`make bench` reads 1 KB-body rows back at 1,530-1,670 bytes, the
+    # published_at marker included).
     ddb_item_overhead_bytes: int = 550
+    # The marker the processor sets once the event is published: "published_at" and a
+    # 13-digit number.
+    ddb_published_at_bytes: int = 20
     # The processor truncates the stored body to MAX_STORED_BODY_BYTES (default 350000).
     max_stored_body_bytes: int = 350_000
-    # GSI `by_source` with a keys-only projection: event_id, source, received_at.
-    ddb_gsi_projection: str = "KEYS_ONLY"
+    # The history table's GSIs (name, projection, hash key), as dynamodb.tf has them since
+    # issue 10; replaced by what the module's *.tf or the plan say when they can be read.
+    ddb_gsis: tuple[tuple[str, str, str], ...] = (
+        ("by_source", "INCLUDE", "source"),
+        ("by_received", "INCLUDE", "received_day"),
+    )
+    # The processor spreads a day's rows over this many `received_bucket` keys
+    # (webhook_processor.envelope.RECEIVED_BUCKETS), for an index keyed on it.
+    received_buckets: int = 10
+    # A keys-only entry: event_id, the index's hash and range keys.
     ddb_gsi_entry_bytes: int = 120
+    # An INCLUDE entry: the keys plus source, status, event_type, request_id (reason is
+    # only on rejected rows): about 180-215 bytes.
+    ddb_gsi_include_entry_bytes: int = 230
     # DynamoDB adds 100 bytes of indexing overhead per item and per index entry.
     ddb_storage_overhead_bytes: int = 100
     # Processor logs (JSON log format): platform start/report lines per invocation, and
@@ -573,6 +788,17 @@ class Assumptions:
     ingest_lambda_memory_mb: int = 128
     ingest_lambda_duration_ms: float = 25.0
     ingest_lambda_log_bytes: int = 700
+    # The envelope (docs/event-envelope.schema.json): its fields other than body and json
+    # (ids, times, content type, sha256 ...) take about 530-600 bytes.
+    envelope_fields_bytes: int = 600
+    # `body` is the raw body as a JSON string: each '"' and '\' of a JSON body gains a
+    # backslash, about one byte in ten for compact JSON.
+    envelope_escape_ratio: float = 0.10
+    # `json` repeats the body when it parses as JSON (webhooks almost always do).
+    body_is_json: bool = True
+    # The 4 String message attributes (source, event_type, event_id, scheme): names, the
+    # type "String" and values, counted in the message's size by SNS and by SQS.
+    sns_attribute_bytes: int = 140
 
 
 # --------------------------------------------------------------------------------------
@@ -593,10 +819,34 @@ COMPONENTS: Final = {
     "lambda_requests": "Processor Lambda requests",
     "lambda_compute": "Processor Lambda GB-seconds",
     "dynamodb_writes": "DynamoDB writes",
+    "dynamodb_marker": "DynamoDB published_at marker",
+    "sns_publish": "SNS publish (event topic)",
     "dynamodb_storage": "DynamoDB storage",
     "logs_ingestion": "CloudWatch Logs ingestion",
     "logs_storage": "CloudWatch Logs storage",
 }
+TOPIC_COMPONENTS: Final = ("dynamodb_marker", "sns_publish")
+
+CONSUMER_COMPONENTS: Final = {
+    "sqs_send": "SQS SendMessage (SNS delivery)",
+    "sqs_receive_delete": "SQS ReceiveMessage + DeleteMessageBatch",
+    "lambda_requests": "Lambda requests (function)",
+    "sns_payload_filtering": "SNS payload filtering (body filter)",
+}
+
+# SNS: one message, or one PublishBatch call, carries at most 256 KiB, attributes included;
+# a PublishBatch call at most 10 entries (https://docs.aws.amazon.com/sns/latest/dg/sns-batch-api-actions.html).
+SNS_MAX_MESSAGE_BYTES: Final = 262_144
+SNS_MAX_BATCH_ENTRIES: Final = 10
+
+
+def _receive_requests_per_message(message_bytes: int, batch: int, chunk: int) -> float:
+    """ReceiveMessage requests per message: each call returns <= 10 messages, billed by 64 KB."""
+    full, rest = divmod(batch, SQS_MAX_MESSAGES_PER_CALL)
+    chunks = full * math.ceil(SQS_MAX_MESSAGES_PER_CALL * message_bytes / chunk)
+    if rest:
+        chunks += math.ceil(rest * message_bytes / chunk)
+    return chunks / batch
 
 
 def sqs_send_requests(body_bytes: int, a: Assumptions, chunk: int) -> int:
@@ -606,31 +856,84 @@ def sqs_send_requests(body_bytes: int, a: Assumptions, chunk: int) -> int:
 
 def sqs_receive_requests_per_message(body_bytes: int, batch: int, a: Assumptions, chunk: int) -> float:
     """ReceiveMessage requests per webhook: each call returns <= 10 messages, billed by 64 KB."""
-    message = body_bytes + a.sqs_attribute_bytes
-    full, rest = divmod(batch, SQS_MAX_MESSAGES_PER_CALL)
-    chunks = full * math.ceil(SQS_MAX_MESSAGES_PER_CALL * message / chunk)
-    if rest:
-        chunks += math.ceil(rest * message / chunk)
-    return chunks / batch
+    return _receive_requests_per_message(body_bytes + a.sqs_attribute_bytes, batch, chunk)
 
 
 def sqs_delete_requests_per_message(batch: int) -> float:
-    """DeleteMessageBatch requests per webhook (<= 10 receipt handles, well under 64 KB)."""
+    """DeleteMessageBatch requests per message (<= 10 receipt handles, well under 64 KB)."""
     return math.ceil(batch / SQS_MAX_MESSAGES_PER_CALL) / batch
 
 
+def _stored_item_bytes(body_bytes: int, a: Assumptions) -> int:
+    return min(body_bytes, a.max_stored_body_bytes) + a.ddb_item_overhead_bytes
+
+
+def _gsi_entry_bytes(projection: str, item_bytes: int, a: Assumptions) -> int:
+    kind = projection.upper()
+    if kind == "ALL":
+        return item_bytes
+    if kind == "INCLUDE":
+        return a.ddb_gsi_include_entry_bytes
+    return a.ddb_gsi_entry_bytes
+
+
+def gsi_write_units(body_bytes: int, a: Assumptions) -> dict[str, int]:
+    """WRU of each GSI's entry for the put of one webhook."""
+    item = _stored_item_bytes(body_bytes, a)
+    return {name: math.ceil(_gsi_entry_bytes(proj, item, a) / KIB) for name, proj, _key in a.ddb_gsis}
+
+
 def dynamodb_write_units(body_bytes: int, a: Assumptions) -> tuple[int, int]:
-    """(table WRU, GSI WRU) for the one conditional put per webhook."""
-    item = min(body_bytes, a.max_stored_body_bytes) + a.ddb_item_overhead_bytes
-    table = math.ceil(item / KIB)
-    gsi_bytes = item if a.ddb_gsi_projection.upper() == "ALL" else a.ddb_gsi_entry_bytes
-    return table, math.ceil(gsi_bytes / KIB)
+    """(table WRU, GSI WRU over all indexes) for the one conditional put per webhook."""
+    table = math.ceil(_stored_item_bytes(body_bytes, a) / KIB)
+    return table, sum(gsi_write_units(body_bytes, a).values())
 
 
-def dynamodb_stored_bytes(body_bytes: int, a: Assumptions) -> int:
-    item = min(body_bytes, a.max_stored_body_bytes) + a.ddb_item_overhead_bytes
-    gsi = item if a.ddb_gsi_projection.upper() == "ALL" else a.ddb_gsi_entry_bytes
-    return item + gsi + 2 * a.ddb_storage_overhead_bytes
+def dynamodb_marker_write_units(body_bytes: int, a: Assumptions) -> tuple[int, int]:
+    """(table WRU, GSI WRU) of the `published_at` UpdateItem. DynamoDB bills an update by the
+    larger of the item's size before and after it (https://docs.aws.amazon.com/amazondynamodb/
+    latest/developerguide/read-write-operations.html), so about as many WRU as the put. An index
+    is written only when the update changes one of its keys or projected attributes
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html): published_at is
+    neither for KEYS_ONLY and INCLUDE indexes, but is projected by ALL."""
+    after = _stored_item_bytes(body_bytes, a) + a.ddb_published_at_bytes
+    gsi = sum(math.ceil(after / KIB) for _name, proj, _key in a.ddb_gsis if proj.upper() == "ALL")
+    return math.ceil(after / KIB), gsi
+
+
+def dynamodb_stored_bytes(body_bytes: int, a: Assumptions, published: bool = False) -> int:
+    item = _stored_item_bytes(body_bytes, a) + (a.ddb_published_at_bytes if published else 0)
+    entries = [_gsi_entry_bytes(proj, item, a) for _name, proj, _key in a.ddb_gsis]
+    return item + sum(entries) + (1 + len(entries)) * a.ddb_storage_overhead_bytes
+
+
+@dataclass(frozen=True)
+class EnvelopeSize:
+    message_bytes: int  # the envelope's JSON text: what a body filter scans
+    size: int  # message + attributes: what SNS and SQS bill by (64 KB chunks)
+    body_omitted: bool
+
+
+def envelope_size(body_bytes: int, a: Assumptions) -> EnvelopeSize:
+    """The published message of a webhook of ``body_bytes``: fields + body as an escaped JSON
+    string + the parsed JSON again (JSON bodies); over 256 KiB, a reference without the body."""
+    body_string = body_bytes + math.ceil(body_bytes * a.envelope_escape_ratio)
+    message = a.envelope_fields_bytes + body_string + (body_bytes if a.body_is_json else 0)
+    if message + a.sns_attribute_bytes <= SNS_MAX_MESSAGE_BYTES:
+        return EnvelopeSize(message, message + a.sns_attribute_bytes, False)
+    return EnvelopeSize(a.envelope_fields_bytes, a.envelope_fields_bytes + a.sns_attribute_bytes, True)
+
+
+def sns_publish_requests_per_event(size: int, batch: int, chunk: int) -> float:
+    """SNS requests per published event. The processor publishes a batch's events in PublishBatch
+    calls of <= min(batch, 10) entries and <= 256 KiB, and each started 64 KB chunk of a call's
+    aggregate payload is billed as one request (https://aws.amazon.com/sns/pricing/)."""
+    per_call = max(1, min(SNS_MAX_BATCH_ENTRIES, batch, SNS_MAX_MESSAGE_BYTES // size))
+    full, rest = divmod(batch, per_call)
+    requests = full * math.ceil(per_call * size / chunk)
+    if rest:
+        requests += math.ceil(rest * size / chunk)
+    return requests / batch
 
 
 def retention_months(days: int) -> float:
@@ -675,7 +978,11 @@ def compute(
 
     wru_table, wru_gsi = dynamodb_write_units(payload_bytes, a)
     ddb_writes = (wru_table + wru_gsi) * p.ddb_write_unit * n
-    stored = dynamodb_stored_bytes(payload_bytes, a)
+    topic = s.create_event_topic
+    envelope = envelope_size(payload_bytes, a)
+    publish = sns_publish_requests_per_event(envelope.size, batch, p.sns_chunk_bytes) if topic else 0.0
+    marker_table, marker_gsi = dynamodb_marker_write_units(payload_bytes, a) if topic else (0, 0)
+    stored = dynamodb_stored_bytes(payload_bytes, a, published=topic)
     ddb_storage = stored * n / GIB * retention_months(s.history_retention_days) * p.ddb_storage_gb_month
 
     access_log = a.access_log_bytes_per_request if s.create_access_logs else 0
@@ -691,6 +998,8 @@ def compute(
         "lambda_requests": lambda_requests,
         "lambda_compute": lambda_compute,
         "dynamodb_writes": ddb_writes,
+        "dynamodb_marker": (marker_table + marker_gsi) * p.ddb_write_unit * n,
+        "sns_publish": publish * p.sns_request * n,
         "dynamodb_storage": ddb_storage,
     }
     zero_ingest = {"ingest_lambda_requests": 0.0, "ingest_lambda_compute": 0.0}
@@ -728,7 +1037,11 @@ def compute(
         "processor_gb_seconds": gb_s,
         "dynamodb_table_wru": float(wru_table),
         "dynamodb_gsi_wru": float(wru_gsi),
+        "dynamodb_marker_wru": float(marker_table + marker_gsi),
         "dynamodb_stored_bytes": float(stored),
+        "envelope_bytes": float(envelope.size) if topic else 0.0,
+        "envelope_body_omitted": float(envelope.body_omitted) if topic else 0.0,
+        "sns_publish_requests": publish,
         "log_bytes": access_log + processing_log,
         "log_bytes_alt_a": access_log + processing_log + a.ingest_lambda_log_bytes,
         "http_api_metered_requests": float(http_units),
@@ -741,6 +1054,52 @@ def compute(
     )
 
 
+@dataclass(frozen=True)
+class ConsumerResult:
+    quantities: dict[str, float]  # per webhook received by the module
+    components: dict[str, float]  # USD per million webhooks received by the module
+
+    @property
+    def total(self) -> float:
+        return sum(self.components.values())
+
+
+def compute_consumer(
+    payload_bytes: int, c: Consumer, p: Prices, a: Assumptions = Assumptions()
+) -> ConsumerResult:
+    """One consumer's fan-out cost, per million webhooks the module receives (all published).
+
+    SNS charges nothing to deliver to SQS; each delivery is an SQS SendMessage billed to SQS by
+    64 KB chunks (raw delivery: the envelope is the SQS body, the SNS attributes its message
+    attributes). A MessageBody-scope filter is charged per GB of payload scanned for every message
+    published to the topic, matching or not; attribute filters are free
+    (https://aws.amazon.com/sns/pricing/). The function's own duration is the team's: excluded.
+    """
+    n = MILLION
+    envelope = envelope_size(payload_bytes, a)
+    sends = math.ceil(envelope.size / p.sqs_chunk_bytes)
+    receives = _receive_requests_per_message(envelope.size, c.batch_size, p.sqs_chunk_bytes)
+    deletes = sqs_delete_requests_per_message(c.batch_size)
+    invocations = 1 / c.batch_size if c.has_function else 0.0
+    scanned = envelope.message_bytes if c.filter_scope == "MessageBody" else 0
+    quantities = {
+        "deliveries": c.share,
+        "sqs_send_requests": c.share * sends,
+        "sqs_receive_requests": c.share * receives,
+        "sqs_delete_requests": c.share * deletes,
+        "lambda_invocations": c.share * invocations,
+        "filter_scanned_bytes": float(scanned),
+        "envelope_bytes": float(envelope.size),
+    }
+    components = {
+        "sqs_send": c.share * sends * p.sqs_request * n,
+        "sqs_receive_delete": c.share * (receives + deletes) * p.sqs_request * n,
+        "lambda_requests": c.share * invocations * p.lambda_request * n,
+        "sns_payload_filtering": scanned * n / GIB * p.sns_payload_filter_gb,
+    }
+    return ConsumerResult(quantities, components)
+
+
 def processor_throughput(s: ModuleSettings, duration_ms: float) -> float:
     """Webhooks per second the processor sustains at maximum_concurrency."""
     return s.processor_maximum_concurrency * s.processor_batch_size / (duration_ms / 1000)
@@ -750,52 +1109,100 @@ def processor_throughput(s: ModuleSettings, duration_ms: float) -> float:
 APIGW_ACCOUNT_RPS: Final = 10_000  # per account and region, across all APIs
 DDB_NEW_TABLE_WRU: Final = 4_000  # a new on-demand table, before it has scaled
 DDB_TABLE_QUOTA_WRU: Final = 40_000  # per-table default quota
-DDB_PARTITION_WRU: Final = 1_000  # one partition; the GSI by_source key is one source
+DDB_PARTITION_WRU: Final = 1_000  # one partition: one GSI hash key value at a time
+
+
+def _gsi_key_limit(hash_key: str, a: Assumptions) -> tuple[str, int]:
+    """(what one hash key value gathers, how many keys share that load) for a GSI's hash key
+    (docs/capacity.md): all of one source's rows, or all of a day's rows, on one or N keys."""
+    if hash_key == "source":
+        return "per source", 1
+    if hash_key == "received_day":
+        return "all sources, one key per UTC day", 1
+    if hash_key == "received_bucket":
+        return f"all sources, {a.received_buckets} keys per UTC day", a.received_buckets
+    return f"per {hash_key} value", 1
 
 
 def capacity_limits(
     payload_bytes: int, s: ModuleSettings, duration_ms: float, a: Assumptions
 ) -> dict[str, float]:
     """Webhooks per second at which each limit binds (per source where noted), lowest first."""
-    wru_table, wru_gsi = dynamodb_write_units(payload_bytes, a)
+    wru_table, _ = dynamodb_write_units(payload_bytes, a)
+    if s.create_event_topic:
+        wru_table += dynamodb_marker_write_units(payload_bytes, a)[0]
     limits = {
         "stage throttle (per source)": s.stage_throttling_rate_limit,
-        "GSI by_source (per source)": DDB_PARTITION_WRU / wru_gsi,
         "processor": processor_throughput(s, duration_ms),
         "new DynamoDB table": DDB_NEW_TABLE_WRU / wru_table,
         "API Gateway account": float(APIGW_ACCOUNT_RPS),
         "DynamoDB table quota": DDB_TABLE_QUOTA_WRU / wru_table,
     }
+    keys = {name: hash_key for name, _proj, hash_key in a.ddb_gsis}
+    for name, wru in gsi_write_units(payload_bytes, a).items():
+        scope, spread = _gsi_key_limit(keys[name], a)
+        limits[f"GSI {name} ({scope})"] = spread * DDB_PARTITION_WRU / wru
     return dict(sorted(limits.items(), key=lambda kv: kv[1]))
 
 
-def _walk_blocks(block: hcl_reader.Block) -> Iterator[hcl_reader.Block]:
-    for child in block.blocks:
-        yield child
-        yield from _walk_blocks(child)
+_EACH_VALUE: Final = re.compile(r"^\$\{global_secondary_index\.value\.(\w+)\}$")
 
 
-def detect_gsi_projection(module_dir: Path) -> str | None:
-    """The `projection_type` of the `global_secondary_index` blocks in the module's *.tf files,
-    if exactly one literal value is set."""
-    found: set[str] = set()
+def _gsis_of_table(table: Mapping[str, Any]) -> list[tuple[str, str, str]] | None:
+    """(name, projection, hash key) of a python-hcl2 aws_dynamodb_table's indexes: plain blocks,
+    and `dynamic "global_secondary_index"` over a literal map or list; None when not literal."""
+    found: list[tuple[str, str, str]] = []
+    for block in table.get("global_secondary_index") or []:
+        found.append(
+            (str(block.get("name")), str(block.get("projection_type", "ALL")), str(block.get("hash_key")))
+        )
+    for dynamic in table.get("dynamic") or []:
+        spec = dynamic.get("global_secondary_index")
+        if spec is None:
+            continue
+        for_each = spec.get("for_each")
+        content = (spec.get("content") or [{}])[0]
+        projection = content.get("projection_type", "ALL")
+        if not isinstance(for_each, dict | list) or str(projection).startswith("${"):
+            return None
+        items = for_each.items() if isinstance(for_each, dict) else [(str(x), x) for x in for_each]
+        for name, each in items:
+            hash_key = str(content.get("hash_key"))
+            field = _EACH_VALUE.match(hash_key)
+            if field is not None:  # hash_key = global_secondary_index.value.<field>
+                hash_key = str(each.get(field.group(1))) if isinstance(each, dict) else "?"
+            elif hash_key.startswith("${"):
+                hash_key = "?"
+            found.append((name, str(projection), hash_key))
+    return found
+
+
+def detect_gsis(module_dir: Path) -> tuple[tuple[str, str, str], ...] | None:
+    """The history table's indexes, (name, projection, hash key), from the module's *.tf files:
+    the one aws_dynamodb_table's `global_secondary_index` blocks, plain or dynamic over a literal."""
+    tables: list[Mapping[str, Any]] = []
     for tf in sorted(module_dir.glob("*.tf")):
         try:
-            root = hcl_reader.parse_file(tf)
+            data = hcl_reader.to_python(tf.read_text(encoding="utf-8"), str(tf))
         except (OSError, hcl_reader.HclError):
             continue
-        for block in _walk_blocks(root):
-            attr = block.attributes.get("projection_type")
-            if block.type == "global_secondary_index" and attr is not None:
-                value = hcl_reader.attribute_value(attr)
-                if isinstance(value, str):
-                    found.add(value)
-    return found.pop() if len(found) == 1 else None
+        for resource in data.get("resource") or []:
+            tables += list((resource.get("aws_dynamodb_table") or {}).values())
+    if len(tables) != 1:
+        return None
+    found = _gsis_of_table(tables[0])
+    return tuple(found) if found is not None else None
 
 
 # --------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------
+
+
+def _gsi_text(a: Assumptions) -> str:
+    if not a.ddb_gsis:
+        return "no GSI"
+    return ", ".join(f"{name} ({proj}, hash key {key})" for name, proj, key in a.ddb_gsis)
 
 
 def _notes(s: ModuleSettings, a: Assumptions, duration_ms: float, duration_given: bool) -> list[str]:
@@ -816,6 +1223,33 @@ def _notes(s: ModuleSettings, a: Assumptions, duration_ms: float, duration_given
         if s.log_retention_days
         else "log_retention_days = 0: never expire, so the figure is PER MONTH"
     )
+    topic = (
+        [
+            "Event topic (create_event_topic = true): the processor publishes each processed event once, "
+            f"in PublishBatch calls of <= min(batch size, {SNS_MAX_BATCH_ENTRIES}) envelopes and <= 256 KiB; "
+            "each 64 KB chunk of a call's aggregate payload is one SNS request. Envelope = "
+            f"~{a.envelope_fields_bytes} B of fields + the body as an escaped JSON string "
+            f"(+{a.envelope_escape_ratio:.0%}) + the parsed JSON again"
+            + (" (bodies assumed JSON)" if a.body_is_json else " (bodies assumed not JSON)")
+            + f" + ~{a.sns_attribute_bytes} B of message attributes; over 256 KiB it is a reference "
+            "without the body (body_omitted). Then one published_at UpdateItem per event, billed by the "
+            "larger of the item before and after (so about the put's WRU), with no index write unless an "
+            "index projects ALL. Every webhook is counted as a new processed event: rejected, invalid and "
+            "duplicate deliveries publish nothing, so these two lines are an upper bound.",
+            "Fan-out, per consumer: SNS does not charge deliveries to SQS; each is an SQS SendMessage "
+            "(64 KB chunks, raw delivery: envelope + attributes). The queue is read with ReceiveMessage + "
+            "DeleteMessageBatch in batches of the consumer's batch_size (a queue without a function "
+            f"is assumed drained {DEFAULT_CONSUMER_BATCH} at a time); a consumer with a function adds one "
+            "Lambda request per batch. Its function's duration (GB-seconds) is the owning team's and "
+            "is excluded, and its DLQ costs nothing while nothing fails. A body filter (MessageBody "
+            "scope) is charged per GB of payload scanned, for every message published to the topic, "
+            "matching or not; attribute filters are free. share = fraction of the events a consumer "
+            "matches (--consumer-share NAME=F); 1.0 by default, every event: an upper bound. A paused "
+            "consumer (enabled = false) is priced as if delivering: its events wait and arrive on resume.",
+        ]
+        if s.create_event_topic
+        else ["create_event_topic = false: no topic, nothing is published and no row is marked."]
+    )
     return [
         f"Processor duration: {dur}; measure it at the payload size you care about.",
         "Lambda GB-seconds = ceil(duration ms) / 1000 x memory MB / 1024 / batch size; "
@@ -830,8 +1264,9 @@ def _notes(s: ModuleSettings, a: Assumptions, duration_ms: float, duration_given
         "metered per started 512 KB of request. Data transfer out is not included.",
         "DynamoDB: one conditional put per webhook; write units = ceil(item KB) with item = stored body "
         f"(truncated at MAX_STORED_BODY_BYTES = {a.max_stored_body_bytes}) + ~{a.ddb_item_overhead_bytes} "
-        f"bytes of other attributes, plus the GSI by_source entry ({a.ddb_gsi_projection} projection). "
+        f"bytes of other attributes, plus one entry in each GSI: {_gsi_text(a)}. "
         f"Duplicates (an extra update) are not counted. Storage: {hist}.",
+        *topic,
         f"CloudWatch Logs: ~{a.lambda_log_bytes_per_invocation} B per processor invocation + "
         f"~{a.lambda_log_bytes_per_record} B per webhook"
         + (
@@ -847,8 +1282,61 @@ def _notes(s: ModuleSettings, a: Assumptions, duration_ms: float, duration_given
         "templates (no body transform or templated error answers), usage plans / API keys (per-client "
         "throttling; per-route throttling exists), resource policies, AWS WAF and private endpoints.",
         "Not included: the free tiers, fixed monthly costs (alarms, dashboard, Secrets Manager secrets, "
-        "cached GetSecretValue calls), KMS if a customer key is used, and PITR/backups.",
+        "cached GetSecretValue calls), KMS requests if a customer key is used (DynamoDB, SNS and SQS "
+        "encryption), and PITR/backups.",
     ]
+
+
+def _fan_out(
+    consumers: Sequence[Consumer],
+    results: Sequence[SizeResult],
+    prices: Prices,
+    assumptions: Assumptions,
+    create_event_topic: bool,
+) -> dict[str, Any]:
+    entries = []
+    per_size_total = [0.0] * len(results)
+    for c in consumers:
+        rows = []
+        for index, r in enumerate(results):
+            cr = compute_consumer(r.payload_bytes, c, prices, assumptions)
+            per_size_total[index] += cr.total
+            rows.append(
+                {
+                    "payload_kb": r.payload_kb,
+                    "quantities_per_webhook": {k: round(v, 9) for k, v in cr.quantities.items()},
+                    "components": {k: round(v, 6) for k, v in cr.components.items()},
+                    "total": round(cr.total, 6),
+                }
+            )
+        entries.append(
+            {
+                "name": c.name,
+                "share": c.share,
+                "share_source": "--consumer-share"
+                if c.share_given
+                else "default (every event: an upper bound)",
+                "filter_scope": c.filter_scope,
+                "has_function": c.has_function,
+                "batch_size": c.batch_size,
+                "enabled": c.enabled,
+                "origin": c.origin,
+                "results": rows,
+            }
+        )
+    return {
+        "event_topic": create_event_topic,
+        "consumers": entries,
+        "totals": [
+            {
+                "payload_kb": r.payload_kb,
+                "consumers": round(per_size_total[i], 6),
+                "module": round(r.total("module"), 6),
+                "module_and_consumers": round(r.total("module") + per_size_total[i], 6),
+            }
+            for i, r in enumerate(results)
+        ],
+    }
 
 
 def build_report(
@@ -860,8 +1348,12 @@ def build_report(
     duration_given: bool,
     payloads_kb: Sequence[float] = DEFAULT_PAYLOADS_KB,
     assumptions: Assumptions = Assumptions(),
-    gsi_projection_source: str = "assumed",
+    gsi_source: str = "assumed",
+    consumers: Sequence[Consumer] = (),
 ) -> dict[str, Any]:
+    if consumers and not settings.create_event_topic:
+        names = ", ".join(c.name for c in consumers)
+        raise CostError(f"consumers ({names}) need the event topic: create_event_topic is false")
     results = [compute(round(kb * KIB), settings, prices, duration_ms, assumptions) for kb in payloads_kb]
     return {
         "unit": "USD per million webhooks",
@@ -873,7 +1365,7 @@ def build_report(
         "settings_sources": dict(origins),
         "duration_ms_per_batch": duration_ms,
         "duration_source": "--duration-ms" if duration_given else "default",
-        "assumptions": {**asdict(assumptions), "ddb_gsi_projection_source": gsi_projection_source},
+        "assumptions": {**asdict(assumptions), "ddb_gsis_source": gsi_source},
         "results": [
             {
                 "payload_kb": r.payload_kb,
@@ -890,6 +1382,7 @@ def build_report(
             }
             for r in results
         ],
+        "fan_out": _fan_out(consumers, results, prices, assumptions, settings.create_event_topic),
         "capacity": [
             {
                 "payload_kb": r.payload_kb,
@@ -912,16 +1405,73 @@ def _money(v: float) -> str:
     return f"{v:,.4f}"
 
 
+_SCOPE_TEXT: Final = {
+    "none": "no filter (every event)",
+    "MessageAttributes": "attribute filter",
+    "MessageBody": "body filter (MessageBody scope)",
+}
+
+
+def _render_fan_out(report: Mapping[str, Any], width_label: int, width_col: int) -> list[str]:
+    fan = report["fan_out"]
+    if not fan["event_topic"]:
+        return ["Fan-out: none (create_event_topic = false: no topic, nothing is published).", ""]
+    if not fan["consumers"]:
+        return [
+            "Fan-out: no consumers (a var file's `consumers` map, or --plan of a configuration with "
+            "consumers, prices them here).",
+            "",
+        ]
+    sizes = [r["payload_kb"] for r in report["results"]]
+    header = "".join(f"{format(kb, 'g') + ' KB':>{width_col}}" for kb in sizes)
+    lines = [
+        "Fan-out per consumer, USD per million webhooks received "
+        "(SNS -> the consumer's SQS queue, raw delivery; docs/capacity.md):",
+        f"{'':<{width_label}}{header}",
+    ]
+    for c in fan["consumers"]:
+        share = f"share {c['share']:g}" + ("" if c["share_source"] == "--consumer-share" else " (default)")
+        function = (
+            f"function, batch {c['batch_size']}"
+            if c["has_function"]
+            else f"no function, batch {c['batch_size']}"
+        )
+        paused = "; paused" if not c["enabled"] else ""
+        lines.append(
+            f"  {c['name']} ({share}; {_SCOPE_TEXT.get(c['filter_scope'], c['filter_scope'])}; {function}{paused})"
+        )
+        for key, label in CONSUMER_COMPONENTS.items():
+            applies = (key != "lambda_requests" or c["has_function"]) and (
+                key != "sns_payload_filtering" or c["filter_scope"] == "MessageBody"
+            )
+            cells = "".join(
+                f"{(_money(r['components'][key]) if applies else '-'):>{width_col}}" for r in c["results"]
+            )
+            lines.append(f"    {label:<{width_label - 4}}{cells}")
+        cells = "".join(f"{_money(r['total']):>{width_col}}" for r in c["results"])
+        lines.append(f"    {'Total':<{width_label - 4}}{cells}")
+    for key, label in (
+        ("consumers", "All consumers"),
+        ("module", "This module (above)"),
+        ("module_and_consumers", "This module + fan-out"),
+    ):
+        cells = "".join(f"{_money(t[key]):>{width_col}}" for t in fan["totals"])
+        lines.append(f"  {label:<{width_label - 2}}{cells}")
+    lines.append("")
+    return lines
+
+
 def render_text(report: Mapping[str, Any]) -> str:
     s = report["settings"]
-    width_label, width_col = 34, 21
+    width_label, width_col = 42, 21
     lines = [
         f"Cost per million webhooks, {report['region']}, list prices as of {report['as_of']} "
         f"({report['prices_file']})",
         f"Settings: batch {s['processor_batch_size']}, memory {s['processor_memory_size']} MB, "
         f"processor {report['duration_ms_per_batch']:g} ms per batch ({report['duration_source']}), "
         f"access logs {'on' if s['create_access_logs'] else 'off'}, "
-        f"log retention {s['log_retention_days']} d, history retention {s['history_retention_days']} d",
+        f"log retention {s['log_retention_days']} d, history retention {s['history_retention_days']} d, "
+        f"event topic {'on' if s['create_event_topic'] else 'off'}",
     ]
     if report.get("plan"):
         lines.append(f"Settings from the plan {report['plan']['file']} ({report['plan']['module']})")
@@ -938,7 +1488,9 @@ def render_text(report: Mapping[str, Any]) -> str:
             cells = []
             for d in DESIGNS:
                 v = r["designs"][d]["components"][key]
-                applies = not (key.startswith("ingest_") and d != "alt_a_rest_lambda")
+                applies = not (key.startswith("ingest_") and d != "alt_a_rest_lambda") and not (
+                    key in TOPIC_COMPONENTS and not s["create_event_topic"]
+                )
                 cells.append(f"{(_money(v) if applies else '-'):>{width_col}}")
             lines.append(f"  {label:<{width_label - 2}}{''.join(cells)}")
         totals = [r["designs"][d]["total"] for d in DESIGNS]
@@ -946,13 +1498,21 @@ def render_text(report: Mapping[str, Any]) -> str:
         base = totals[0]
         diffs = [""] + [f"{t - base:+,.4f} ({(t - base) / base:+.1%})" for t in totals[1:]]
         lines.append(f"  {'vs this module':<{width_label - 2}}" + "".join(f"{x:>{width_col}}" for x in diffs))
+        topic = (
+            f"; SNS {q['sns_publish_requests']:.3g} publish requests (envelope {q['envelope_bytes']:g} B"
+            + (", body omitted" if q["envelope_body_omitted"] else "")
+            + f") + {q['dynamodb_marker_wru']:g} marker WRU"
+            if s["create_event_topic"]
+            else ""
+        )
         lines.append(
             f"  per webhook: SQS {q['sqs_send_requests']:g} send + {q['sqs_receive_requests']:.3g} receive"
             f" + {q['sqs_delete_requests']:.3g} delete; DynamoDB {q['dynamodb_table_wru']:g} WRU"
-            f" + {q['dynamodb_gsi_wru']:g} GSI WRU; {q['processor_gb_seconds']:.4g} GB-s;"
+            f" + {q['dynamodb_gsi_wru']:g} GSI WRU{topic}; {q['processor_gb_seconds']:.4g} GB-s;"
             f" {q['log_bytes']:g} B of logs"
         )
         lines.append("")
+    lines += _render_fan_out(report, width_label, width_col)
     lines.append("Capacity: webhooks/s at which each limit binds, lowest first (docs/capacity.md):")
     for c in report["capacity"]:
         limits = ", ".join(f"{k} {v:,.0f}" for k, v in c["webhooks_per_second"].items())
@@ -975,6 +1535,19 @@ def _positive(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
     return value
+
+
+def _share(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, e.g. payments=0.3: {text!r}")
+    try:
+        share = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r} in {text!r}") from None
+    if not math.isfinite(share) or not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(f"a share is between 0 and 1: {text!r}")
+    return name, share
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -1011,6 +1584,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measured processor duration per batch, in ms "
         f"(default: {DEFAULT_DURATION_MS_PER_BATCH_OF_10:g} ms x batch size / 10)",
     )
+    parser.add_argument(
+        "--consumer-share",
+        metavar="NAME=F",
+        type=_share,
+        nargs="+",
+        action="extend",
+        default=[],
+        help="the fraction (0-1) of the events consumer NAME matches, e.g. payments=0.3 "
+        "(default 1.0 for each consumer: every event, an upper bound)",
+    )
     parser.add_argument("--json", metavar="OUT", type=Path, help="also write the figures as JSON to OUT")
     parser.add_argument(
         "--payload-kb",
@@ -1040,19 +1623,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        instance = None
         if args.plan is not None:
             if args.var_file is not None:
                 raise CostError("--plan already holds the resolved settings: drop --var-file")
-            settings, origins, detected, instance = load_plan_settings(args.plan, args.module)
-            projection_source = "the plan"
+            planned = load_plan_settings(args.plan, args.module)
+            settings, origins, detected = planned.settings, planned.origins, planned.gsis
+            consumers, instance, gsi_source = planned.consumers, planned.instance, "the plan"
         else:
             if args.module is not None:
                 raise CostError("--module only applies with --plan")
             settings, origins = load_settings(args.variables, args.var_file)
-            detected = detect_gsi_projection(args.variables.parent)
-            projection_source = "module *.tf"
+            consumers = read_var_file_consumers(args.var_file) if args.var_file is not None else []
+            detected = detect_gsis(args.variables.parent)
+            gsi_source = "module *.tf"
+        consumers = apply_shares(consumers, dict(args.consumer_share))
         prices = load_prices(args.prices)
-        assumptions = Assumptions(ddb_gsi_projection=detected) if detected else Assumptions()
+        assumptions = Assumptions(ddb_gsis=detected) if detected is not None else Assumptions()
         duration = args.duration_ms or default_duration_ms(settings.processor_batch_size)
         report = build_report(
             settings,
@@ -1063,9 +1650,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.duration_ms is not None,
             args.payload_kb,
             assumptions,
-            projection_source if detected else "assumed",
+            gsi_source if detected is not None else "assumed",
+            consumers,
         )
-        if args.plan is not None:
+        if instance is not None:
             report["plan"] = {"file": str(args.plan), "module": instance}
     except CostError as exc:
         print(f"cost: error: {exc}", file=sys.stderr)

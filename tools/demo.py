@@ -4,12 +4,17 @@ Applies examples/complete to a local moto account, prints the endpoints, pushes
 sample webhooks through the deployed API configuration (one verified and one
 rejected event per source kind, a duplicate, malformed JSON, an unsupported
 content type, an oversized body), runs the processor over the queue, shows the
-history table and the DLQ, then destroys everything unless --keep.
+history table and the DLQ, then the fan-out: what each of the three consumers got
+through the event topic, the payments consumer's function failing one event into its
+own DLQ, and a replay from history to one consumer. Then it destroys everything
+unless --keep.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import io
 import json
 import sys
 import tempfile
@@ -21,7 +26,9 @@ from tests.apply import scenarios
 from tests.harness import moto_server, toolchain
 from tests.harness.account import LOCAL_REGION, Account
 from tests.harness.driver import LocalDriver, deployed_processor_environment
+from tests.harness.functions import deployed_python_function
 from tests.harness.stack import Stack
+from tools import webhookctl
 
 WRONG_SECRETS = {s: "not-the-real-secret" for s in scenarios.SECRETS}
 WRONG_SECRETS["billing"] = "whsec_" + "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy0x"
@@ -83,6 +90,48 @@ def deliveries() -> list[tuple[scenarios.Delivery, str]]:
     return plan
 
 
+def fan_out_deliveries() -> list[tuple[scenarios.Delivery, str]]:
+    """Events for the consumers' filters: one each consumer should get, one that fails."""
+    u = uuid.uuid4().hex[:8]
+    return [
+        (
+            scenarios.signed("github", {"action": "opened", "issue": {"number": 12}}, event_type="issues"),
+            "GitHub issue opened: repo-activity and audit",
+        ),
+        (
+            scenarios.signed("github", {"action": "closed", "issue": {"number": 12}}, event_type="issues"),
+            "GitHub issue closed: audit only (repo-activity wants opened)",
+        ),
+        (
+            scenarios.signed(
+                "stripe",
+                {"id": f"evt_noamount_{u}", "type": "payment_intent.created", "data": {"object": {}}},
+                event_type="payment_intent.created",
+            ),
+            "Stripe payment without an amount: the payments function fails it",
+        ),
+    ]
+
+
+def take(sqs, url: str) -> list[dict]:
+    """Every message in a queue, deleted (a consumer team draining it)."""
+    found = []
+    while messages := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+    ).get("Messages", []):
+        for m in messages:
+            found.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return found
+
+
+def depth(sqs, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     t0 = time.monotonic()
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     step("starting the local AWS account (moto server)")
     server = moto_server.start()
     account = Account(server.url, LOCAL_REGION)
@@ -134,12 +184,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(table(sent, ["source", "sent", "answer", "detail"]))
 
+            for delivery, what in fan_out_deliveries():
+                answer = driver.post(delivery.source, delivery.body, delivery.headers)
+                print(f"  {delivery.source:9} {what}: {answer.status}")
+
             step("running the processor over the queue (the Lambda SQS trigger, locally)")
             stats = driver.poller.drain(max_rounds=200)
             print(
                 f"{stats.invocations} invocations, {stats.received} records, {stats.deleted} done, "
                 f"{stats.retried} retried"
             )
+            fan_out(account, out, stack, started, tf_vars["name"])
 
         step("history table")
         ddb = account.client("dynamodb")
@@ -182,6 +237,59 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     print(f"\ndemo finished in {time.monotonic() - t0:.0f} s")
     return 0
+
+
+def fan_out(account: Account, out: dict, stack: Stack, started: dt.datetime, name: str) -> None:
+    """The consumers: what the topic delivered to each, the failing one's DLQ, a replay."""
+    sqs = account.client("sqs")
+    consumers = out["consumers"]
+    step("fan-out: the payments consumer's function runs over its queue (its SQS trigger, locally)")
+    package = stack.local_path(out["payments_package_path"])
+    with deployed_python_function(account, out["payments_function_name"], package) as payments:
+        mappings = payments.mappings()
+        for _ in range(20):  # each round is one receive; a failing record comes back until the DLQ
+            if mappings.drain().received == 0:
+                break
+    print(f"{payments.invocations} invocations of {out['payments_function_name']}")
+    seen = account.client("dynamodb").scan(TableName=out["payments_seen_table_name"])["Items"]
+    rows = [[i["source"]["S"], i["event_type"]["S"], i.get("amount", {}).get("N", "")] for i in seen]
+    print("recorded by the payments function (idempotent by event_id):")
+    print(table(sorted(rows), ["source", "event type", "amount"]))
+
+    step("fan-out: what each consumer got (filter policy from the subscription)")
+    rows, received = [], {}
+    for consumer_name, consumer in sorted(consumers.items()):
+        queued = [] if consumer_name == "payments" else take(sqs, consumer["queue_url"])
+        received[consumer_name] = sorted(f"{e['source']}:{e['event_type']}" for e in queued)
+        rows.append(
+            [
+                consumer_name,
+                consumer["filter_policy"] or "(none: every event)",
+                "its function" if consumer_name == "payments" else str(len(queued)),
+                str(depth(sqs, consumer["dead_letter_queue_url"])),
+            ]
+        )
+    print(table(rows, ["consumer", "filter policy", "events", "DLQ"]))
+    for consumer_name, types in received.items():
+        if types:
+            print(f"  {consumer_name}: {', '.join(types)}")
+
+    step("the failing consumer's DLQ: the event its function could not handle; the others are unaffected")
+    failed = take(sqs, consumers["payments"]["dead_letter_queue_url"])
+    for envelope in failed:
+        print(f"  {envelope['event_id']}  {envelope['event_type']}  body {envelope['body']}")
+
+    step("replay from history to one consumer: audit, payment_intent.* since the demo started")
+    args = ["--endpoint-url", account.endpoint_url, "--region", account.region]
+    argv = ["history", "replay", "--name", name, "--consumer", "audit"]
+    argv += ["--event-type", "payment_intent.*", "--since", started.isoformat()]
+    printed = io.StringIO()
+    code = webhookctl.main([*args, *argv], out=printed)
+    print(f"$ webhookctl {' '.join(argv)}\n{printed.getvalue().rstrip()}\n(exit {code})")
+    for envelope in take(sqs, consumers["audit"]["queue_url"]):
+        print(
+            f"  audit got {envelope['event_id']} {envelope['event_type']} replay_id {envelope['replay_id']}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """HCL files read with python-hcl2 (a maintained HCL2 parser), for the repository's tools.
 
 `parse()` gives a small tree of blocks and attributes, each with its line, and the
-attribute's expression as python-hcl2 parsed it. `literal()` turns an expression into a
+attribute's expression as python-hcl2 parsed it. `to_python()` gives a file's values as
+python-hcl2's dict form (maps, lists, scalars; an expression is its "${...}" text). `literal()` turns an expression into a
 Python value when it is a literal (number, string without interpolation, bool, null,
 or a negated number) and into `NonScalar` otherwise; `source()` gives the expression's
 text exactly as written. tools/cost.py, tools/gen_docs.py and tools/schema_check.py use it.
@@ -194,3 +195,17 @@ def literal(expr: Any, source_text: str | None = None) -> Value:
 
 def attribute_value(attr: Attribute) -> Value:
     return literal(attr.expr, attr.text)
+
+
+_DICT_OPTIONS: Final = SerializationOptions(strip_string_quotes=True)
+
+
+def to_python(text: str, origin: str = "<hcl>") -> dict[str, Any]:
+    """The file as python-hcl2's dict: maps and lists as dicts and lists, literals as Python
+    values, any other expression as its "${...}" text, blocks as lists of dicts."""
+    try:
+        return dict(hcl2.loads(text, serialization_options=_DICT_OPTIONS))
+    except UnexpectedInput as exc:
+        raise _error(origin, exc) from None
+    except Exception as exc:  # python-hcl2's transformer rejects a few constructs after parsing
+        raise HclError(f"{origin}: not valid HCL: {exc}") from None

@@ -9,6 +9,9 @@ Works against a real account (default credential chain) or the local one
     python -m tools.webhookctl history show --table NAME-history --event-id 'github#3f2a...'
     python -m tools.webhookctl history requeue --table NAME-history --queue-url "$QUEUE_URL" \
         --source stripe --reason signature_mismatch --since 2025-01-01T00:00:00Z --dry-run
+    python -m tools.webhookctl history replay --name NAME --consumer payments \
+        --event-type 'payment_intent.*' --since 2025-01-07 --until 2025-01-08 --rate 50
+    python -m tools.webhookctl history replay --name NAME --source github --event-id 'github#...'
 
 Replay is safe to interrupt and to repeat: each message is deleted from the DLQ only after
 SendMessage to the main queue succeeded with the same body (MD5 checked) and message
@@ -21,6 +24,12 @@ mistyped secret, a wrong scheme): it rebuilds each row's original SQS message fr
 stored body and message attributes, tags it with a fresh `replay_id`, and sends it to the
 main queue. An event that now verifies ends as one processed row under its event id and
 its rejected row gets `superseded_by`; requeueing the same row again is a redelivery.
+
+`history replay` re-delivers processed events to the consumers: republished to the event
+topic (every matching subscription gets them) or sent to one consumer's queue, as the
+envelope the processor published, with a fresh `replay_id`. It reads history (ten queries
+per UTC day of the by_received index, one per bucket, or by_source) and only sends, so an interrupted replay
+loses nothing and running it again re-delivers; consumers deduplicate by `event_id`.
 """
 
 from __future__ import annotations
@@ -28,13 +37,33 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import heapq
 import json
+import logging
 import sys
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
+
+# The processor's own envelope, publisher and body rules: a replayed envelope is built by the
+# code that built the original (lambda/ is on the path under pytest; add it for the CLI).
+_LAMBDA_DIR = str(Path(__file__).resolve().parents[1] / "lambda")
+if _LAMBDA_DIR not in sys.path:
+    sys.path.append(_LAMBDA_DIR)
+
+from webhook_processor.envelope import (  # noqa: E402
+    MAX_MESSAGE_BYTES,
+    RECEIVED_BUCKETS,
+    Envelope,
+    build_envelope,
+    utc_day,
+)
+from webhook_processor.publisher import MAX_BATCH_ENTRIES, Publisher  # noqa: E402
+from webhook_processor.validation import validate_body  # noqa: E402
 
 BODY_PREVIEW_CHARS = 80
 GSI_NAME = "by_source"
@@ -321,9 +350,9 @@ def history_show(args: argparse.Namespace, out: TextIO) -> int:
 # --------------------------------------------------------------------------- history requeue
 
 
-def new_replay_id() -> str:
-    """One id per requeue run: when it ran (UTC) and a random part."""
-    return f"rq-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
+def new_replay_id(kind: str = "rq") -> str:
+    """One id per run (rq: requeue, rp: replay): when it ran (UTC) and a random part."""
+    return f"{kind}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
 
 
 def _select_rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
@@ -537,6 +566,524 @@ def history_requeue(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if refused_count else 0
 
 
+# --------------------------------------------------------------------------- history replay
+
+
+RECEIVED_INDEX = "by_received"
+# Only verified events reach consumers. Rejected and invalid rows never verified: `history
+# requeue` re-verifies them, and the processor publishes what then verifies.
+REPLAY_STATUSES = ("processed", "conflict")
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
+DEFAULT_SAMPLE = 5
+_DAY_MS = 86_400_000
+
+replay_logger = logging.getLogger("webhookctl.replay")
+
+
+def _event_type_condition(patterns: Sequence[str], values: dict[str, Any]) -> str:
+    """A FilterExpression matching any of ``patterns`` (exact, or ``prefix.*`` = begins_with)."""
+    terms = []
+    for i, pattern in enumerate(patterns):
+        if pattern.endswith(".*"):
+            values[f":type{i}"] = {"S": pattern[:-1]}  # "payment_intent.*" -> "payment_intent."
+            terms.append(f"begins_with(#event_type, :type{i})")
+        else:
+            values[f":type{i}"] = {"S": pattern}
+            terms.append(f"#event_type = :type{i}")
+    return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
+
+def _event_type_pattern(text: str) -> str:
+    """--event-type: an exact event type or one trailing `.*` (the consumers' event_types rule)."""
+    body = text[:-2] if text.endswith(".*") else text
+    if not body or "*" in body or any(c.isspace() for c in body):
+        raise argparse.ArgumentTypeError(
+            f"not an event type or prefix pattern: {text!r} (exact, e.g. invoice.paid, or one "
+            "trailing .*, e.g. payment_intent.*)"
+        )
+    return text
+
+
+def received_days(since_ms: int, until_ms: int) -> list[str]:
+    """The UTC days ("YYYY-MM-DD") from since up to, not including, until."""
+    days = []
+    day = since_ms - since_ms % _DAY_MS
+    while day < until_ms:
+        days.append(utc_day(day))
+        day += _DAY_MS
+    return days
+
+
+def _index_keys(args: argparse.Namespace, dynamodb: Any) -> Iterator[dict[str, Any]]:
+    """The matching rows as the index projects them (no body), oldest first.
+
+    --source: one Query of by_source (source + received_at). Otherwise, for each UTC day of
+    --since..--until, one Query of by_received per bucket of that day (RECEIVED_BUCKETS keys
+    "YYYY-MM-DD#n", so that a day's writes spread over several index keys), merged back into
+    received order. Status and event type are filters on the index's projection. Never a Scan.
+    """
+    names = {"#status": "status"}
+    values: dict[str, Any] = {":status": {"S": args.status}}
+    filters = ["#status = :status"]
+    if args.event_type:
+        names["#event_type"] = "event_type"
+        filters.append(_event_type_condition(args.event_type, values))
+    time_range = []
+    if args.since is not None and args.until is not None:
+        values[":since"] = {"N": str(args.since)}
+        values[":until"] = {"N": str(args.until - 1)}  # --until is exclusive, BETWEEN inclusive
+        time_range.append("received_at BETWEEN :since AND :until")
+    elif args.since is not None:
+        values[":since"] = {"N": str(args.since)}
+        time_range.append("received_at >= :since")
+    elif args.until is not None:
+        values[":until"] = {"N": str(args.until)}
+        time_range.append("received_at < :until")
+    query: dict[str, Any] = {
+        "TableName": args.table,
+        "FilterExpression": " AND ".join(filters),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": True,  # oldest first: the order they were received
+    }
+    paginator = dynamodb.get_paginator("query")
+    if args.source:
+        names["#source"] = "source"
+        values[":source"] = {"S": args.source}
+        request = dict(
+            query,
+            IndexName=GSI_NAME,
+            KeyConditionExpression=" AND ".join(["#source = :source", *time_range]),
+        )
+        for page in paginator.paginate(**request):
+            yield from page["Items"]
+        return
+    assert args.since is not None  # main() requires it without --source / --event-id
+    until = args.until if args.until is not None else _now_ms()
+    condition = " AND ".join(["received_bucket = :bucket", *time_range])
+    for day in received_days(args.since, until):
+        streams = [
+            _query_items(
+                paginator,
+                dict(
+                    query,
+                    IndexName=RECEIVED_INDEX,
+                    KeyConditionExpression=condition,
+                    ExpressionAttributeValues={**values, ":bucket": {"S": bucket}},
+                ),
+            )
+            for bucket in bucket_keys(day)
+        ]
+        yield from heapq.merge(*streams, key=_received_order)
+
+
+def bucket_keys(day: str) -> list[str]:
+    """Every by_received key of a UTC day: what envelope.received_bucket gives its rows."""
+    return [f"{day}#{n}" for n in range(RECEIVED_BUCKETS)]
+
+
+def _query_items(paginator: Any, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for page in paginator.paginate(**request):
+        yield from page["Items"]
+
+
+def _received_order(item: dict[str, Any]) -> tuple[int, str]:
+    return int(item["received_at"]["N"]), str(item["event_id"]["S"])
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _batch_get(dynamodb: Any, table: str, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """event_id -> full row (consistent reads), retrying UnprocessedKeys; missing ids absent."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = [{"event_id": {"S": event_id}} for event_id in dict.fromkeys(event_ids)]
+    delay = 0.05
+    while pending:
+        keys, pending = pending[:BATCH_GET_KEYS], pending[BATCH_GET_KEYS:]
+        answer = dynamodb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+        for item in answer.get("Responses", {}).get(table, []):
+            row = {name: _plain(value) for name, value in item.items()}
+            found[str(row["event_id"])] = row
+        unprocessed = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if unprocessed:  # throttled or over 16 MB: back off, then ask again
+            pending = unprocessed + pending
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        else:
+            delay = 0.05
+    return found
+
+
+def _selected(args: argparse.Namespace, dynamodb: Any) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """(event_id, full row or None when gone) in replay order, read in BatchGetItem chunks."""
+    if args.event_id:
+        chunks: Iterator[list[str]] = (
+            args.event_id[i : i + BATCH_GET_KEYS] for i in range(0, len(args.event_id), BATCH_GET_KEYS)
+        )
+    else:
+        chunks = _chunked((str(key["event_id"]["S"]) for key in _index_keys(args, dynamodb)), BATCH_GET_KEYS)
+    for chunk in chunks:
+        rows = _batch_get(dynamodb, args.table, chunk)
+        for event_id in dict.fromkeys(chunk):
+            yield event_id, rows.get(event_id)
+
+
+def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def replay_envelope(row: dict[str, Any], replay_id: str) -> Envelope:
+    """The envelope the processor published for this row, now carrying ``replay_id``.
+
+    Built by the processor's own envelope module from the row's fields, so it has the same
+    shape and bytes (only ``replay_id`` differs), and a body too large for SNS becomes the
+    same reference (``body_omitted``). A row whose stored body was truncated does not hold
+    the body any more: it is sent as that reference too (body and json null, body_size and
+    body_sha256 those of the full body), never with a partial body.
+    """
+    body = row.get("body")
+    complete = isinstance(body, str) and not row.get("body_truncated")
+    text = body if complete and isinstance(body, str) else ""
+    is_json = False
+    if complete:
+        # The processor's rule (Processor._envelope): `json` is the body when it parsed.
+        parsed = validate_body(text, row.get("content_type")).parsed
+        is_json = parsed is not None and (parsed.kind == "json" or parsed.document is not None)
+    return build_envelope(
+        event_id=str(row["event_id"]),
+        source=str(row.get("source") or ""),
+        scheme=str(row.get("scheme") or "none"),
+        event_type=str(row.get("event_type") or "unknown"),
+        delivery_id=row.get("delivery_id"),
+        request_id=row.get("request_id"),
+        received_at_ms=int(row.get("received_at") or 0),
+        processed_at_ms=int(row.get("processed_at") or row.get("received_at") or 0),
+        content_type=row.get("content_type"),
+        body=text,
+        json_text=text if is_json else None,
+        replay_id=replay_id,
+        body_size=int(row.get("body_size") or len(text.encode("utf-8"))),
+        body_sha256=str(row.get("body_sha256") or hashlib.sha256(text.encode("utf-8")).hexdigest()),
+        # 0: never room for the body, so build_envelope returns its body_omitted reference.
+        max_bytes=MAX_MESSAGE_BYTES if complete else 0,
+    )
+
+
+def _replay_refusal(row: dict[str, Any] | None, args: argparse.Namespace) -> str | None:
+    if row is None:
+        return "no history row with this event_id (never written, or expired)"
+    if row.get("status") != args.status:
+        return f"status is {row.get('status')!r}, not {args.status!r}"
+    return None
+
+
+# The pacer's clock (module attributes, so tests can run --rate without waiting).
+_monotonic: Callable[[], float] = time.monotonic
+_sleep: Callable[[float], None] = time.sleep
+
+
+class _Pacer:
+    """At most `rate` messages per second on average, from the first send."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self._start: float | None = None
+        self._sent = 0
+
+    @property
+    def batch_size(self) -> int:
+        """Entries per call: at most 10 (SNS and SQS batch limits), and never a second's worth more."""
+        return MAX_BATCH_ENTRIES if self.rate is None else max(1, min(MAX_BATCH_ENTRIES, int(self.rate)))
+
+    def wait(self, count: int) -> None:
+        if self.rate is None:
+            return
+        now = _monotonic()
+        if self._start is None:
+            self._start = now
+        delay = self._start + self._sent / self.rate - now
+        if delay > 0:
+            _sleep(delay)
+        self._sent += count
+
+
+class _Target:
+    """Where a replay sends: the topic (PublishBatch) or one consumer's queue (SendMessageBatch)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.consumer = args.consumer
+        self.url = self.arn = ""
+        if args.consumer:
+            self.sqs = _client(args, "sqs")
+            self.url = (
+                args.queue_url or self.sqs.get_queue_url(QueueName=f"{args.name}-{args.consumer}")["QueueUrl"]
+            )
+            self.label = f"consumer {args.consumer} ({self.url})"
+        else:
+            sns = _client(args, "sns")
+            self.arn = args.topic_arn or _topic_arn(args)
+            self.publisher = Publisher(lambda: sns, self.arn)
+            self.label = f"topic {self.arn}"
+
+    def send(self, envelopes: Sequence[Envelope]) -> list[str | None]:
+        """One call; per envelope None when accepted, else an error."""
+        if not self.consumer:
+            return self.publisher.publish(envelopes)
+        entries = [
+            {
+                "Id": str(n),
+                "MessageBody": e.message,
+                # What raw message delivery gives: each SNS message attribute as an SQS one.
+                "MessageAttributes": {
+                    name: {"DataType": "String", "StringValue": value} for name, value in e.attributes.items()
+                },
+            }
+            for n, e in enumerate(envelopes)
+        ]
+        outcome: list[str | None] = ["missing_from_response"] * len(envelopes)
+        try:
+            answer = self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+        except Exception as exc:
+            return [str(exc)] * len(envelopes)
+        for entry in answer.get("Successful", []):
+            n = int(entry["Id"])
+            md5 = hashlib.md5(envelopes[n].message.encode("utf-8")).hexdigest()
+            ok = entry.get("MD5OfMessageBody") == md5
+            outcome[n] = None if ok else "the queue's MD5 of the body differs from the envelope's"
+        for entry in answer.get("Failed", []):
+            outcome[int(entry["Id"])] = f"{entry.get('Code')}: {entry.get('Message')}"
+        return outcome
+
+
+def _topic_arn(args: argparse.Namespace) -> str:
+    """<name>-events in the caller's account and region (the module's topic name)."""
+    sns = _client(args, "sns")
+    caller = _client(args, "sts").get_caller_identity()
+    partition = caller["Arn"].split(":")[1]  # aws, aws-cn, aws-us-gov
+    return f"arn:{partition}:sns:{sns.meta.region_name}:{caller['Account']}:{args.name}-events"
+
+
+def history_replay(args: argparse.Namespace, out: TextIO) -> int:
+    """Re-deliver processed events from history to the topic, or to one consumer's queue."""
+    replay_id = new_replay_id("rp")
+    dynamodb = _client(args, "dynamodb")
+    target = None if args.dry_run else _Target(args)
+    pacer = _Pacer(args.rate)
+    where = target.label if target else ("consumer " + args.consumer if args.consumer else "the topic")
+    filters = {
+        k: v
+        for k, v in {
+            "source": args.source,
+            "event_type": args.event_type,
+            "status": args.status,
+            "since": _ms_to_iso(args.since) if args.since is not None else None,
+            "until": _ms_to_iso(args.until) if args.until is not None else None,
+            "event_id": args.event_id,
+        }.items()
+        if v
+    }
+    if not args.json:
+        out.write(f"replay_id {replay_id}{' (dry run: nothing is sent)' if args.dry_run else ''}\n")
+    replay_logger.info(
+        "history replay %s started: to %s, filters %s%s",
+        replay_id,
+        where,
+        json.dumps(filters, sort_keys=True),
+        " (dry run)" if args.dry_run else "",
+    )
+    if args.dry_run:
+        return _replay_dry_run(args, dynamodb, replay_id, where, filters, out)
+
+    assert target is not None
+    sent: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    failed: dict[str, Any] | None = None
+    resume: dict[str, Any] | None = None
+    pending: list[tuple[dict[str, Any], Envelope]] = []
+
+    def flush() -> bool:
+        """Send `pending`; False (with `failed` set) at the first entry that did not go."""
+        nonlocal failed, resume
+        while pending:
+            chunk = pending[: pacer.batch_size]
+            pacer.wait(len(chunk))
+            outcome = target.send([e for _, e in chunk])
+            for (row, envelope), error in zip(chunk, outcome, strict=True):
+                if error is None:
+                    sent.append({"event_id": envelope.event_id, "body_omitted": envelope.body_omitted})
+                    if not args.json:
+                        out.write(
+                            f"sent {envelope.event_id} source={row.get('source')} "
+                            f"event_type={row.get('event_type')} received={_ms_to_iso(row.get('received_at'))}"
+                            f"{' body_omitted' if envelope.body_omitted else ''}\n"
+                        )
+                elif failed is None:
+                    failed = {"event_id": envelope.event_id, "error": error}
+                    resume = row
+            del pending[: len(chunk)]
+            if failed is not None:
+                pending.clear()
+                return False
+        return True
+
+    interrupted = False
+    try:
+        for event_id, row in _selected(args, dynamodb):
+            if args.max is not None and len(sent) + len(pending) >= args.max:
+                break
+            refusal = _replay_refusal(row, args)
+            if refusal is not None:
+                refused.append({"event_id": event_id, "refused": refusal})
+                if not args.json:
+                    out.write(f"refused {event_id}: {refusal}\n")
+                continue
+            assert row is not None
+            pending.append((row, replay_envelope(row, replay_id)))
+            if len(pending) >= pacer.batch_size and not flush():
+                break
+        if failed is None:
+            flush()
+    except KeyboardInterrupt:
+        interrupted = True
+        if pending:
+            resume = pending[0][0]
+    references = sum(1 for s in sent if s["body_omitted"])
+    summary = {
+        "replay_id": replay_id,
+        "dry_run": False,
+        "target": where,
+        "filters": filters,
+        "sent": len(sent),
+        "body_omitted": references,
+        "refused": refused,
+        "error": failed,
+        "interrupted": interrupted,
+        "resume_since": _ms_to_iso(resume.get("received_at")) if resume else None,
+    }
+    replay_logger.info(
+        "history replay %s %s: %d sent to %s (%d as body_omitted references), %d refused%s",
+        replay_id,
+        "interrupted" if interrupted else ("stopped" if failed else "finished"),
+        len(sent),
+        where,
+        references,
+        len(refused),
+        f", error {failed['error']}" if failed else "",
+    )
+    if args.json:
+        json.dump({**summary, "sent_event_ids": [s["event_id"] for s in sent]}, out, indent=2)
+        out.write("\n")
+    else:
+        parts = [f"sent {len(sent)} event(s) to {where} with replay_id {replay_id}"]
+        if references:
+            parts.append(
+                f"{references} as body_omitted references (too large for SNS, or the stored body truncated)"
+            )
+        parts.append(f"refused {len(refused)}")
+        out.write("; ".join(parts) + "\n")
+        if failed:
+            out.write(f"error: could not send {failed['event_id']}: {failed['error']}\n")
+        if failed or interrupted:
+            hint = (
+                f" (or, with --since {summary['resume_since']}, only from the first event not sent)"
+                if summary["resume_since"] and not args.event_id
+                else ""
+            )
+            out.write(
+                "stopped: nothing is lost (history is unchanged); running the same replay again "
+                f"re-delivers every selected event{hint}. Consumers deduplicate by event_id.\n"
+            )
+    if interrupted:
+        return 130
+    return 1 if failed or refused else 0
+
+
+def _replay_dry_run(
+    args: argparse.Namespace,
+    dynamodb: Any,
+    replay_id: str,
+    where: str,
+    filters: dict[str, Any],
+    out: TextIO,
+) -> int:
+    """Count from the index (no body read); read and show only the sample in full."""
+    if args.event_id:
+        rows = [(i, r) for i, r in _selected(args, dynamodb)]
+        matching = [r for _, r in rows if _replay_refusal(r, args) is None]
+        refused = [
+            {"event_id": i, "refused": _replay_refusal(r, args)} for i, r in rows if _replay_refusal(r, args)
+        ]
+        count = len(matching)
+        sample_rows = matching[: args.sample]
+    else:
+        sample_ids: list[str] = []
+        count = 0
+        for key in _index_keys(args, dynamodb):
+            count += 1
+            if len(sample_ids) < args.sample:
+                sample_ids.append(str(key["event_id"]["S"]))
+        found = _batch_get(dynamodb, args.table, sample_ids) if sample_ids else {}
+        sample_rows = [found[i] for i in sample_ids if i in found]
+        refused = []
+    if args.max is not None:
+        count = min(count, args.max)
+    sample = []
+    for row in sample_rows:
+        envelope = replay_envelope(row, replay_id)
+        sample.append(
+            {
+                "event_id": envelope.event_id,
+                "source": row.get("source"),
+                "event_type": row.get("event_type"),
+                "received_at": _ms_to_iso(row.get("received_at")),
+                "envelope_bytes": envelope.size,
+                "body_omitted": envelope.body_omitted,
+                "attributes": dict(envelope.attributes),
+            }
+        )
+    if args.json:
+        document = {
+            "replay_id": replay_id,
+            "dry_run": True,
+            "target": where,
+            "filters": filters,
+            "count": count,
+            "sample": sample,
+            "refused": refused,
+        }
+        json.dump(document, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        out.write(f"would send {count} event(s) to {where}\n")
+        _table(
+            [
+                [
+                    s["received_at"],
+                    str(s["source"]),
+                    str(s["event_type"]),
+                    f"{s['envelope_bytes']}{' (body_omitted)' if s['body_omitted'] else ''}",
+                    s["event_id"],
+                ]
+                for s in sample
+            ],
+            ["RECEIVED (UTC)", "SOURCE", "EVENT TYPE", "ENVELOPE BYTES", "EVENT ID"],
+            out,
+        )
+        for r in refused:
+            out.write(f"refused {r['event_id']}: {r['refused']}\n")
+    replay_logger.info("history replay %s dry run: %d event(s) would be sent to %s", replay_id, count, where)
+    return 1 if refused else 0
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -644,7 +1191,113 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print how many rows and what would be sent; send nothing"
     )
     requeue.set_defaults(run=history_requeue)
+
+    replay = history.add_parser(
+        "replay",
+        help="re-deliver processed events from history to the event topic, or to one consumer's queue",
+        description=(
+            "Selects processed events from the history table and delivers each again as the envelope "
+            "the processor published (built by the processor's own envelope code from the row), with a "
+            "replay_id that is fresh for this run, printed, logged and set in every envelope. "
+            "Reads are queries, never a Scan: --source queries the by_source index (source + "
+            "received_at), otherwise --since (required then) and --until query the by_received index "
+            f"{RECEIVED_BUCKETS} times per UTC day (one query per bucket of the day); status and event "
+            "type filter the index; --event-id reads those rows. "
+            "Full rows are read with BatchGetItem, oldest first. "
+            "Without --consumer the envelopes are republished to the event topic (PublishBatch) with "
+            "the four String message attributes source, event_type, event_id and scheme, so every "
+            "subscription's filter policy applies again: each matching consumer gets them. With "
+            "--consumer NAME they go to that consumer's queue only (SendMessageBatch), as the raw "
+            "envelope body plus those four attributes, exactly what raw message delivery puts there; "
+            "the queue is --queue-url, or <name>-<consumer> (the module's naming) looked up with "
+            "GetQueueUrl given --name. The consumer's filter policy is not applied: the filters "
+            "given here select. "
+            "A row whose stored body was truncated (body_truncated) no longer holds the body: it is "
+            "sent as the reference the processor sends for bodies too large for SNS (body_omitted "
+            "true, body and json null; body_size and body_sha256 describe the full body). "
+            "Replay only reads history and sends: an interrupted or failed run loses nothing, and "
+            "running it again re-delivers (at least once: consumers deduplicate by event_id). "
+            "Exit status: 0 when every selected event was sent; 1 when a send failed (it stops there) "
+            "or an --event-id was refused; 130 when interrupted."
+        ),
+    )
+    replay.add_argument("--table", help="history table name (default: <--name>-history)")
+    replay.add_argument(
+        "--name",
+        help="the module's name: table <name>-history, topic <name>-events, queues <name>-<consumer>",
+    )
+    replay.add_argument("--source", help="only this source (a query of the by_source index)")
+    replay.add_argument(
+        "--event-type",
+        action="append",
+        type=_event_type_pattern,
+        help="exact event type, or a prefix pattern such as payment_intent.* (repeatable: any of them)",
+    )
+    replay.add_argument(
+        "--status",
+        choices=REPLAY_STATUSES,
+        default="processed",
+        help="rows of this status (default processed; rejected/invalid rows never verified: see requeue)",
+    )
+    replay.add_argument(
+        "--since",
+        type=_parse_since,
+        help="received at or after (ISO 8601; UTC if no zone); required without --source/--event-id",
+    )
+    replay.add_argument(
+        "--until", type=_parse_since, help="received before (ISO 8601; UTC if no zone; default now)"
+    )
+    replay.add_argument(
+        "--event-id",
+        action="append",
+        help="exactly this event (repeatable; not combined with the other filters except --status)",
+    )
+    replay.add_argument("--consumer", help="send to this consumer's queue only (default: the topic)")
+    replay.add_argument("--queue-url", help="the consumer's queue URL (default: <name>-<consumer>)")
+    replay.add_argument("--topic-arn", help="the event topic (default: <name>-events in this account)")
+    replay.add_argument(
+        "--rate", type=float, help="at most this many messages per second (default: as fast as it goes)"
+    )
+    replay.add_argument("--max", type=int, default=None, help="send at most this many events")
+    replay.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the count and a sample of what would be sent; send nothing",
+    )
+    replay.add_argument(
+        "--sample",
+        type=int,
+        default=DEFAULT_SAMPLE,
+        help=f"rows shown by --dry-run (default {DEFAULT_SAMPLE})",
+    )
+    replay.set_defaults(run=history_replay)
     return parser
+
+
+def _check_replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not args.table and not args.name:
+        parser.error("give --table (or --name, for <name>-history)")
+    args.table = args.table or f"{args.name}-history"
+    narrowed = args.source or args.event_type or args.since is not None or args.until is not None
+    if args.event_id and narrowed:
+        parser.error("--event-id selects rows by key: combine it only with --status")
+    if not args.event_id and not args.source and args.since is None:
+        parser.error(
+            f"give --since (a time range: {RECEIVED_BUCKETS} queries of the by_received index per UTC day), "
+            "--source or --event-id: replay never scans the whole table"
+        )
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate must be above 0")
+    if args.sample < 0:
+        parser.error("--sample must be at least 0")
+    if args.queue_url and not args.consumer:
+        parser.error("--queue-url is the consumer's queue: give --consumer too")
+    if args.consumer and args.topic_arn:
+        parser.error("--consumer sends to one queue; --topic-arn is for republishing to the topic")
+    if not args.dry_run and args.consumer and not (args.queue_url or args.name):
+        parser.error("--consumer needs --queue-url or --name (for the queue <name>-<consumer>)")
+    if not args.dry_run and not args.consumer and not (args.topic_arn or args.name):
+        parser.error("republishing needs --topic-arn or --name (for the topic <name>-events)")
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -659,6 +1312,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     if since is not None and until is not None and since >= until:
         parser.error("--since must be before --until")
+    if getattr(args, "run", None) is history_replay:
+        _check_replay(parser, args)
     for name in ("max", "limit"):
         if getattr(args, name, None) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
@@ -666,4 +1321,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Replays log their replay_id (start and end) to stderr, apart from the printed report.
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     sys.exit(main())

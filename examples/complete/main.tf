@@ -1,5 +1,6 @@
 # Every source kind, a sender allowlist, per-source throttling, alarm emails,
-# access logs and tags. The tests and `make demo` apply this example.
+# access logs and tags, and three consumers of the event topic (consumers.tf). The
+# tests and `make demo` apply this example.
 # github and slack take their scheme's default content types (JSON and form).
 provider "aws" {
   region = var.region
@@ -43,4 +44,28 @@ module "webhooks" {
   replay_principal_arns            = var.replay_principal_arns
   alarm_emails                     = var.alarm_emails
   alarm_oldest_message_age_seconds = 600
+
+  # Three consumers with different filters (modules/consumer):
+  #   payments:      Stripe and billing payment and invoice events, to the example
+  #                  function (consumers.tf), which fails events without an amount: after
+  #                  3 receives they are in the payments DLQ;
+  #   repo-activity: GitHub issues and pull requests that were opened (a body filter),
+  #                  for a queue another team drains;
+  #   audit:         every event.
+  consumers = {
+    payments = {
+      sources            = ["stripe", "billing"]
+      event_types        = ["payment_intent.*", "invoice.*"]
+      max_receive_count  = 3
+      enabled            = var.payments_consumer_enabled
+      function_name      = aws_lambda_function.payments.function_name
+      function_role_name = aws_iam_role.payments.name
+    }
+    repo-activity = {
+      sources     = ["github"]
+      event_types = ["issues", "pull_request"]
+      body_filter = { action = ["opened"] }
+    }
+    audit = {}
+  }
 }

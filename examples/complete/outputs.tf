@@ -82,3 +82,28 @@ output "processor_package_path" {
   description = "Local path of the deployed zip."
   value       = module.webhooks.processor_package_path
 }
+
+output "event_topic_arn" {
+  description = "Event topic."
+  value       = module.webhooks.event_topic_arn
+}
+
+output "consumers" {
+  description = "Per consumer: queues, subscription, filter policy, mapping, alarms."
+  value       = module.webhooks.consumers
+}
+
+output "payments_function_name" {
+  description = "The payments consumer's function."
+  value       = aws_lambda_function.payments.function_name
+}
+
+output "payments_seen_table_name" {
+  description = "Where the payments consumer records each event once."
+  value       = aws_dynamodb_table.payments_seen.name
+}
+
+output "payments_package_path" {
+  description = "Local path of the payments consumer's zip (its base64 SHA-256 is the function's CodeSha256)."
+  value       = data.archive_file.payments.output_path
+}

@@ -45,3 +45,9 @@ variable "queue_max_receive_count" {
   type        = number
   default     = 3
 }
+
+variable "payments_consumer_enabled" {
+  description = "False pauses the payments consumer's function: its events wait in its queue until true again."
+  type        = bool
+  default     = true
+}

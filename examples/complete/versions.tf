@@ -1,6 +1,7 @@
 terraform {
   required_version = ">= 1.5"
   required_providers {
-    aws = { source = "hashicorp/aws", version = ">= 5.100, < 7.0" }
+    aws     = { source = "hashicorp/aws", version = ">= 5.100, < 7.0" }
+    archive = { source = "hashicorp/archive", version = ">= 1.3" }
   }
 }

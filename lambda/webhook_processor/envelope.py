@@ -11,6 +11,7 @@ consumer reads the body from the history table by ``event_id``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -51,6 +52,17 @@ def iso_utc(epoch_ms: int) -> str:
 def utc_day(epoch_ms: int) -> str:
     """``"YYYY-MM-DD"``, the UTC day of an epoch-milliseconds time (the rows' ``received_day``)."""
     return time.strftime("%Y-%m-%d", time.gmtime(epoch_ms // 1000))
+
+
+# The by_received index spreads each UTC day over this many partition keys: one key takes
+# about 1,000 write units a second, and every row of a day would otherwise share it.
+RECEIVED_BUCKETS = 10
+
+
+def received_bucket(event_id: str, received_at_ms: int) -> str:
+    """``"YYYY-MM-DD#n"``: the row's by_received key, n from the event id (0..RECEIVED_BUCKETS-1)."""
+    n = int(hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:8], 16) % RECEIVED_BUCKETS
+    return f"{utc_day(received_at_ms)}#{n}"
 
 
 class Envelope(NamedTuple):

@@ -79,7 +79,13 @@ resource "aws_sns_topic_subscription" "this" {
   # Subscribing before the queue policy lets SNS in would drop the first events.
   depends_on = [aws_sqs_queue_policy.this, aws_sqs_queue_policy.dlq]
 
+  # The consumer's input rules that no other resource carries. Here, on the one
+  # resource nothing else waits for, so that one plan reports all of them.
   lifecycle {
+    precondition {
+      condition     = var.enabled || var.function_name != null
+      error_message = "enabled = false pauses the consumer's function (its event source mapping), but ${var.name} has no function_name, so there is nothing to pause: its queue keeps receiving events either way. Stop whatever polls the queue instead, or set function_name."
+    }
     precondition {
       condition     = length(local.filter_keys) <= 5
       error_message = "The filter policy would have ${length(local.filter_keys)} keys (${join(", ", local.filter_keys)}); SNS accepts at most 5 per subscription. Filter on fewer body_filter fields (sources and event_types take one key each)."

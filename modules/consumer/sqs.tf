@@ -44,151 +44,70 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 
 ################################################################################
 # Queue policies: the topic (and the replay principals) may send; TLS only
+# (modules/queue-policy adds the TLS-only Deny to both, and the replay statement
+# to the DLQ)
 ################################################################################
 
 locals {
   replayers = distinct(var.replay_principal_arns)
+
+  # SNS delivers as the service principal, with aws:SourceArn = the topic.
+  from_topic = {
+    actions    = ["sqs:SendMessage"]
+    principals = { type = "Service", identifiers = ["sns.amazonaws.com"] }
+    conditions = [{ test = "ArnEquals", variable = "aws:SourceArn", values = [var.topic_arn] }]
+  }
 }
 
-# SNS delivers as the service principal with aws:SourceArn = the topic. The Deny makes
-# it "only": an Allow in a queue policy adds to identity policies, so without it any
-# principal of the account with sqs:SendMessage on * could inject forged events. A
-# request is denied when it comes neither from the topic (SourceArn) nor from a replay
-# principal (PrincipalArn); a negated condition on a key the request lacks is true.
-# The consumer's function receives and deletes through its own role (consumer_policy_json).
-data "aws_iam_policy_document" "queue" {
-  statement {
-    sid       = "AllowSendFromTopic"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [var.topic_arn]
-    }
-  }
+# The Deny makes it "only the topic": an Allow in a queue policy adds to identity
+# policies, so without it any principal of the account with sqs:SendMessage on * could
+# inject forged events. A request is denied when it comes neither from the topic
+# (SourceArn) nor from a replay principal (PrincipalArn); a negated condition on a key
+# the request lacks is true. The consumer's function receives and deletes through its
+# own role (consumer_policy_json).
+module "queue_policy" {
+  source = "../queue-policy"
 
-  dynamic "statement" {
-    for_each = length(local.replayers) > 0 ? [1] : []
-    content {
-      sid       = "AllowSendFromReplay"
-      actions   = ["sqs:SendMessage"]
-      resources = [aws_sqs_queue.this.arn]
-      principals {
-        type        = "AWS"
-        identifiers = local.replayers
-      }
-    }
-  }
-
-  statement {
-    sid       = "DenySendFromOthers"
-    effect    = "Deny"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.this.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "ArnNotEquals"
-      variable = "aws:SourceArn"
-      values   = [var.topic_arn]
-    }
-    dynamic "condition" {
-      for_each = length(local.replayers) > 0 ? [1] : []
-      content {
-        test     = "ArnNotEquals"
-        variable = "aws:PrincipalArn"
-        values   = local.replayers
-      }
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.this.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  queue_arn = aws_sqs_queue.this.arn
+  statements = concat(
+    [merge(local.from_topic, { sid = "AllowSendFromTopic" })],
+    length(local.replayers) == 0 ? [] : [{
+      sid        = "AllowSendFromReplay"
+      actions    = ["sqs:SendMessage"]
+      principals = { type = "AWS", identifiers = local.replayers }
+    }],
+    [{
+      sid        = "DenySendFromOthers"
+      effect     = "Deny"
+      actions    = ["sqs:SendMessage"]
+      principals = { type = "*", identifiers = ["*"] }
+      conditions = concat(
+        [{ test = "ArnNotEquals", variable = "aws:SourceArn", values = [var.topic_arn] }],
+        length(local.replayers) == 0 ? [] : [{ test = "ArnNotEquals", variable = "aws:PrincipalArn", values = local.replayers }],
+      )
+    }],
+  )
 }
 
 resource "aws_sqs_queue_policy" "this" {
   queue_url = aws_sqs_queue.this.id
-  policy    = data.aws_iam_policy_document.queue.json
+  policy    = module.queue_policy.json
 }
 
 # The DLQ: SQS moves failed messages in itself (no policy needed); SNS sends what it
 # could not deliver (the subscription's redrive policy); the replay principals inspect
-# and replay; TLS only.
-data "aws_iam_policy_document" "dlq" {
-  statement {
-    sid       = "AllowUndeliverableFromTopic"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
-    principals {
-      type        = "Service"
-      identifiers = ["sns.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [var.topic_arn]
-    }
-  }
+# and replay.
+module "dlq_policy" {
+  source = "../queue-policy"
 
-  dynamic "statement" {
-    for_each = length(local.replayers) > 0 ? [1] : []
-    content {
-      sid = "AllowReplay"
-      actions = [
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:SendMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes",
-      ]
-      resources = [aws_sqs_queue.dlq.arn]
-      principals {
-        type        = "AWS"
-        identifiers = local.replayers
-      }
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sqs:*"]
-    resources = [aws_sqs_queue.dlq.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  queue_arn             = aws_sqs_queue.dlq.arn
+  statements            = [merge(local.from_topic, { sid = "AllowUndeliverableFromTopic" })]
+  replay_principal_arns = local.replayers
 }
 
 resource "aws_sqs_queue_policy" "dlq" {
   queue_url = aws_sqs_queue.dlq.id
-  policy    = data.aws_iam_policy_document.dlq.json
+  policy    = module.dlq_policy.json
 
   # Both write the DLQ's attributes: one after the other. Free on AWS; and moto (the
   # tests' local account, 5.2.x) clears a queue's Policy on any SetQueueAttributes

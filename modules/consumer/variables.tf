@@ -151,7 +151,7 @@ variable "replay_principal_arns" {
 ################################################################################
 
 variable "enabled" {
-  description = "False pauses the consumer without losing anything: the subscription stays, so events keep arriving and wait in the queue (up to message_retention_seconds), and the event source mapping is disabled. True resumes it."
+  description = "False pauses the consumer without losing anything: the subscription stays, so events keep arriving and wait in the queue (up to message_retention_seconds), and the event source mapping is disabled. True resumes it. Needs function_name (without a mapping there is nothing to pause: refused)."
   type        = bool
   default     = true
   nullable    = false
@@ -227,7 +227,7 @@ variable "create_alarms" {
 }
 
 variable "sns_topic_arn" {
-  description = "SNS topic the alarms notify (on alarm and on OK), e.g. the webhook module's `alarm_topic_arn`. Not the event topic (that is topic_arn). Null: alarms without actions."
+  description = "SNS topic the alarms notify (on alarm and on OK), e.g. the webhook module's `sns_topic_arn` output. Not the event topic (that is topic_arn). Null: alarms without actions."
   type        = string
   default     = null
 

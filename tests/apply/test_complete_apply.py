@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,7 @@ def test_processor_and_mapping_read_back(deployed, aws_account):
     assert env["HISTORY_RETENTION_DAYS"] == "30"
     assert env["REJECTED_RETENTION_DAYS"] == "14"
     assert env["INVALID_BODY_BYTES"] == "4096"
+    assert env["EVENT_TOPIC_ARN"] == out["event_topic_arn"]  # publishing on, to the module's topic
     sources = deployed_sources(aws_account, out["processor_function_name"], _package(deployed))
     assert sorted(sources) == sorted(out["webhook_urls"])
     assert sources["internal"]["scheme"] == "none" and sources["internal"]["secret_arn"] is None
@@ -150,9 +152,24 @@ def test_history_table_read_back(deployed, aws_account):
     table = ddb.describe_table(TableName=name)["Table"]
     assert table["KeySchema"] == [{"AttributeName": "event_id", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by_source"
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["source", "received_at"]
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == ["by_received", "by_source"]
+    assert [k["AttributeName"] for k in indexes["by_source"]["KeySchema"]] == ["source", "received_at"]
+    # Replay by receive time: ten keys per UTC day ("YYYY-MM-DD#n"), sorted by the receive time.
+    by_received = indexes["by_received"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in by_received["KeySchema"]] == [
+        ("received_bucket", "HASH"),
+        ("received_at", "RANGE"),
+    ]
+    assert by_received["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(by_received["Projection"]["NonKeyAttributes"]) == [
+        "event_type",
+        "reason",
+        "request_id",
+        "source",
+        "status",
+    ]
+    assert {"AttributeName": "received_bucket", "AttributeType": "S"} in table["AttributeDefinitions"]
     ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
     backups = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
@@ -161,7 +178,7 @@ def test_history_table_read_back(deployed, aws_account):
 
 def test_iam_policies_are_least_privilege(deployed, aws_account):
     iam, out = aws_account.client("iam"), deployed.outputs
-    own_arns = {out["queue_arn"], *out["secret_arns"].values()}
+    own_arns = {out["queue_arn"], out["event_topic_arn"], *out["secret_arns"].values()}
     table_arn = aws_account.client("dynamodb").describe_table(TableName=out["history_table_name"])["Table"][
         "TableArn"
     ]
@@ -180,6 +197,15 @@ def test_iam_policies_are_least_privilege(deployed, aws_account):
     processor = [s for d in _role_policies(iam, out["processor_role_arn"]) for s in _statements(d)]
     secrets = next(s for s in processor if "secretsmanager:GetSecretValue" in _as_list(s["Action"]))
     assert sorted(_as_list(secrets["Resource"])) == sorted(out["secret_arns"].values())
+    publish = [s for s in processor if "sns:Publish" in _as_list(s["Action"])]
+    assert publish == [
+        {
+            "Sid": "PublishEvents",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": out["event_topic_arn"],
+        }
+    ]
     apigw = [s for d in _role_policies(iam, out["api_gateway_role_arn"]) for s in _statements(d)]
     assert apigw == [
         {"Sid": "SendToQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": out["queue_arn"]}
@@ -244,6 +270,198 @@ def test_alarms_watch_real_metrics(deployed, aws_account):
         {"Name": "QueueName", "Value": out["dead_letter_queue_arn"].rsplit(":", 1)[1]}
     ]
     assert dlq["AlarmActions"] == [out["sns_topic_arn"]]
+    for key, consumer in out["consumers"].items():
+        names = consumer["alarm_names"]
+        found = {
+            a["AlarmName"]: a for a in cw.describe_alarms(AlarmNames=list(names.values()))["MetricAlarms"]
+        }
+        assert len(found) == 2, key
+        dlq_alarm, age = found[names["dlq_messages"]], found[names["oldest_message_age"]]
+        assert dlq_alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert dlq_alarm["Dimensions"] == [
+            {"Name": "QueueName", "Value": consumer["dead_letter_queue_arn"].rsplit(":", 1)[1]}
+        ]
+        assert age["MetricName"] == "ApproximateAgeOfOldestMessage" and age["Threshold"] == 900
+        assert age["Dimensions"] == [{"Name": "QueueName", "Value": consumer["queue_name"]}]
+        # The module's alarm topic (and so alarm_emails), like the module's own alarms.
+        for alarm in (dlq_alarm, age):
+            assert alarm["AlarmActions"] == [out["sns_topic_arn"]] and alarm["OKActions"] == [
+                out["sns_topic_arn"]
+            ]
+
+
+# What examples/complete's consumers are (main.tf): filter policy, its scope, maxReceiveCount.
+CONSUMERS = {
+    "payments": (
+        {
+            "source": ["stripe", "billing"],
+            "event_type": [{"prefix": "payment_intent."}, {"prefix": "invoice."}],
+        },
+        "MessageAttributes",
+        3,
+    ),
+    "repo-activity": (
+        {"source": ["github"], "event_type": ["issues", "pull_request"], "json": {"action": ["opened"]}},
+        "MessageBody",
+        5,
+    ),
+    "audit": (None, None, 5),  # every event: no filter policy at all
+}
+
+
+def test_event_topic_read_back(deployed, aws_account):
+    out = deployed.outputs
+    name = deployed.tf_vars["name"]
+    assert out["event_topic_arn"].endswith(f":{name}-events")
+    attributes = aws_account.client("sns").get_topic_attributes(TopicArn=out["event_topic_arn"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/aws/sns"  # no kms_key_arn: the AWS managed SNS key
+
+
+def test_consumer_subscriptions_read_back(deployed, aws_account):
+    """Each consumer's queue is subscribed once, raw, with its filter policy and SNS's redrive."""
+    sns, out = aws_account.client("sns"), deployed.outputs
+    assert sorted(out["consumers"]) == sorted(CONSUMERS)
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=out["event_topic_arn"])["Subscriptions"]
+    assert sorted(s["Endpoint"] for s in subscriptions) == sorted(
+        c["queue_arn"] for c in out["consumers"].values()
+    )
+    for key, (policy, scope, _) in CONSUMERS.items():
+        consumer = out["consumers"][key]
+        assert set(consumer) == {
+            "queue_url",
+            "queue_arn",
+            "queue_name",
+            "dead_letter_queue_url",
+            "dead_letter_queue_arn",
+            "subscription_arn",
+            "filter_policy",
+            "filter_policy_scope",
+            "consumer_policy_json",
+            "event_source_mapping_uuid",
+            "alarm_names",
+        }
+        assert consumer["queue_name"] == f"{deployed.tf_vars['name']}-{key}"
+        attributes = sns.get_subscription_attributes(SubscriptionArn=consumer["subscription_arn"])[
+            "Attributes"
+        ]
+        assert attributes["Protocol"] == "sqs" and attributes["Endpoint"] == consumer["queue_arn"]
+        assert attributes["RawMessageDelivery"] == "true", key
+        if policy is None:
+            assert "FilterPolicy" not in attributes, key
+        else:
+            assert json.loads(attributes["FilterPolicy"]) == policy, key
+            assert attributes["FilterPolicyScope"] == scope, key
+            assert (
+                json.loads(consumer["filter_policy"]) == policy and consumer["filter_policy_scope"] == scope
+            )
+        assert json.loads(attributes["RedrivePolicy"]) == {
+            "deadLetterTargetArn": consumer["dead_letter_queue_arn"]
+        }
+
+
+def _queue_policy(sqs, url: str) -> dict[str, dict]:
+    document = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    return {s["Sid"]: s for s in _statements(document)}
+
+
+def test_consumer_queue_policies_name_the_topic_only(deployed, aws_account):
+    """SNS may send to a consumer's queues only from the module's topic; the replay principals
+    may send too; everyone else is denied, and so is plain HTTP. (Stored, not enforced, locally.)"""
+    sqs, out = aws_account.client("sqs"), deployed.outputs
+    topic, replayers = out["event_topic_arn"], sorted(deployed.tf_vars["replay_principal_arns"])
+    for key, consumer in out["consumers"].items():
+        queue = _queue_policy(sqs, consumer["queue_url"])
+        assert set(queue) == {
+            "AllowSendFromTopic",
+            "AllowSendFromReplay",
+            "DenySendFromOthers",
+            "DenyInsecureTransport",
+        }
+        dlq = _queue_policy(sqs, consumer["dead_letter_queue_url"])
+        assert set(dlq) == {"AllowUndeliverableFromTopic", "AllowReplay", "DenyInsecureTransport"}
+        for statement, arn in (
+            (queue["AllowSendFromTopic"], consumer["queue_arn"]),
+            (dlq["AllowUndeliverableFromTopic"], consumer["dead_letter_queue_arn"]),
+        ):
+            assert statement["Effect"] == "Allow" and _as_list(statement["Action"]) == ["sqs:SendMessage"]
+            assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+            assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": topic}}, key
+            assert statement["Resource"] == arn
+        assert sorted(_as_list(queue["AllowSendFromReplay"]["Principal"]["AWS"])) == replayers
+        deny = queue["DenySendFromOthers"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+        assert deny["Condition"]["ArnNotEquals"]["aws:SourceArn"] == topic
+        assert sorted(_as_list(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])) == replayers
+        assert sorted(_as_list(dlq["AllowReplay"]["Principal"]["AWS"])) == replayers
+        # The topic is the only SNS source named anywhere in either policy.
+        text = json.dumps([queue, dlq])
+        assert sorted(set(re.findall(r"arn:aws[a-z-]*:sns:[^\"]+", text))) == [topic], key
+        for statements, arn in ((queue, consumer["queue_arn"]), (dlq, consumer["dead_letter_queue_arn"])):
+            tls = statements["DenyInsecureTransport"]
+            assert tls["Effect"] == "Deny" and _as_list(tls["Action"]) == ["sqs:*"] and tls["Resource"] == arn
+            assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_consumer_redrive_policies_read_back(deployed, aws_account):
+    sqs, out = aws_account.client("sqs"), deployed.outputs
+    for key, (_, _, max_receive_count) in CONSUMERS.items():
+        consumer = out["consumers"][key]
+        queue = sqs.get_queue_attributes(QueueUrl=consumer["queue_url"], AttributeNames=["All"])["Attributes"]
+        dlq = sqs.get_queue_attributes(QueueUrl=consumer["dead_letter_queue_url"], AttributeNames=["All"])[
+            "Attributes"
+        ]
+        assert json.loads(queue["RedrivePolicy"]) == {
+            "deadLetterTargetArn": consumer["dead_letter_queue_arn"],
+            "maxReceiveCount": max_receive_count,
+        }, key
+        assert json.loads(dlq["RedriveAllowPolicy"]) == {
+            "redrivePermission": "byQueue",
+            "sourceQueueArns": [consumer["queue_arn"]],
+        }, key
+        assert queue["VisibilityTimeout"] == "180" and queue["MessageRetentionPeriod"] == "1209600"
+        assert dlq["MessageRetentionPeriod"] == "1209600"
+        assert queue["SqsManagedSseEnabled"] == "true" and dlq["SqsManagedSseEnabled"] == "true"
+
+
+def test_payments_function_is_wired_to_its_queue(deployed, aws_account):
+    """The example consumer: its code, its table, its mapping, and least privilege on its role."""
+    lam, iam, out = aws_account.client("lambda"), aws_account.client("iam"), deployed.outputs
+    payments = out["consumers"]["payments"]
+    fn = lam.get_function_configuration(FunctionName=out["payments_function_name"])
+    assert fn["Runtime"] == "python3.12" and fn["Handler"] == "handler.lambda_handler"
+    assert fn["Environment"]["Variables"] == {"TABLE_NAME": out["payments_seen_table_name"]}
+    package = deployed.stack.local_path(out["payments_package_path"])
+    assert package_base64sha256(package) == fn["CodeSha256"]
+    table = aws_account.client("dynamodb").describe_table(TableName=out["payments_seen_table_name"])["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "event_id", "KeyType": "HASH"}]
+    mappings = lam.list_event_source_mappings(EventSourceArn=payments["queue_arn"])["EventSourceMappings"]
+    assert [m["UUID"] for m in mappings] == [payments["event_source_mapping_uuid"]]
+    (mapping,) = mappings
+    assert mapping["FunctionArn"] == fn["FunctionArn"] and mapping["State"] == "Enabled"
+    assert mapping["BatchSize"] == 10 and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 10}
+    for key in ("repo-activity", "audit"):  # no function: a queue another team drains
+        assert out["consumers"][key]["event_source_mapping_uuid"] is None
+        assert (
+            lam.list_event_source_mappings(EventSourceArn=out["consumers"][key]["queue_arn"])[
+                "EventSourceMappings"
+            ]
+            == []
+        )
+    statements = [s for d in _role_policies(iam, fn["Role"]) for s in _statements(d)]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert sorted(by_sid) == ["ConsumeQueue", "RecordPayments", "WriteLogs"]
+    assert by_sid["ConsumeQueue"]["Resource"] == payments["queue_arn"]  # the module's consume policy
+    assert sorted(_as_list(by_sid["ConsumeQueue"]["Action"])) == [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    ]
+    assert by_sid["RecordPayments"]["Resource"] == table["TableArn"]
+    assert json.loads(payments["consumer_policy_json"])["Statement"][0]["Resource"] == payments["queue_arn"]
 
 
 @pytest.fixture(scope="module")
@@ -400,7 +618,14 @@ def test_destroy_leaves_nothing(deployed, aws_account):
     assert deployed.stack.state_resources() == []
     name = deployed.tf_vars["name"]
     assert aws_account.client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []
-    assert name + "-history" not in aws_account.client("dynamodb").list_tables()["TableNames"]
+    tables = aws_account.client("dynamodb").list_tables()["TableNames"]
+    assert not [t for t in tables if t.startswith(name)]  # history and payments-seen
+    topics = [t["TopicArn"] for t in aws_account.client("sns").list_topics()["Topics"]]
+    assert not [t for t in topics if t.rsplit(":", 1)[1].startswith(name)]  # alarms and events
+    assert out["event_topic_arn"] not in topics
+    assert out["payments_function_name"] not in [
+        f["FunctionName"] for f in aws_account.client("lambda").list_functions()["Functions"]
+    ]
     functions = aws_account.client("lambda").list_functions()["Functions"]
     assert out["processor_function_name"] not in [f["FunctionName"] for f in functions]
     apis = aws_account.client("apigateway").get_rest_apis()["items"]

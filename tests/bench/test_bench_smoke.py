@@ -14,12 +14,12 @@ def _positive(value: object) -> bool:
 
 
 def test_processor_overhead_measures_both_sides_in_one_run() -> None:
-    result = bench.measure_processor(batch_sizes=(1, 3), records_per_point=2, min_reps=2, body_bytes=300)
+    result = bench.measure_processor(batch_sizes=(1, 12), records_per_point=2, min_reps=2, body_bytes=300)
 
     assert result["body_bytes"] == 300
     rows = result["results"]
     assert [(r["case"], r["batch_size"]) for r in rows] == [
-        (case, size) for size in (1, 3) for case in bench.CASES
+        (case, size) for size in (1, 12) for case in bench.CASES
     ]
     for row in rows:
         assert row["reps"] == 2
@@ -29,6 +29,14 @@ def test_processor_overhead_measures_both_sides_in_one_run() -> None:
         # The ratio is computed from the two medians of this very run.
         expected = row["handler_us_per_record"] / row["baseline_us_per_record"]
         assert row["ratio"] == pytest.approx(expected, rel=0.02, abs=0.002)
+        # SNS calls are counted on the clients, not assumed: new events take one PublishBatch
+        # per 10 (12 records: calls of 10 and 2) on both sides; duplicates of published rows none.
+        published = row["case"] != "duplicates"
+        calls = -(-row["batch_size"] // 10) if published else 0
+        assert row["sns_calls_per_batch"] == row["sns_calls_per_batch_min"] == calls, row
+        assert row["baseline_sns_calls_per_batch"] == calls, row
+        assert row["sns_calls_by_operation"] == ({"PublishBatch": float(calls)} if published else {}), row
+        assert row["publish_entries_per_call_max"] == (min(row["batch_size"], 10) if published else 0)
     # The baseline writes rows of the processor's shape and size.
     for case in bench.CASES:
         items = result["items"][case]
@@ -42,7 +50,9 @@ def test_profile_breaks_down_both_sides() -> None:
     for side in ("handler", "baseline"):
         assert _positive(result[side]["total_us_per_record"])
         assert result[side]["self_time_us_per_record_by_package"]
-    assert "DynamoDB client calls (botocore + moto)" in result["handler"]["cumulative_us_per_record"]
+    assert (
+        "AWS client calls (DynamoDB, SNS; botocore + moto)" in result["handler"]["cumulative_us_per_record"]
+    )
 
 
 def test_cold_start_compares_fresh_interpreters() -> None:
@@ -79,11 +89,29 @@ def test_report_renders_and_checks_targets() -> None:
                     "baseline_us_per_record": 1.0,
                     "ratio": 2.0,
                     "paired_ratio_median": 2.0,
-                }
+                    "sns_calls_per_batch": 2,
+                    "baseline_sns_calls_per_batch": 1,
+                    "sns_calls_by_operation": {"PublishBatch": 2.0},
+                },
+                {
+                    "case": "unsigned",
+                    "batch_size": 100,
+                    "reps": 1,
+                    "handler_us_per_record": 1.0,
+                    "baseline_us_per_record": 1.0,
+                    "ratio": 1.0,
+                    "paired_ratio_median": 1.0,
+                    "sns_calls_per_batch": 10,
+                    "baseline_sns_calls_per_batch": 10,
+                    "sns_calls_by_operation": {"PublishBatch": 10.0},
+                },
             ],
         },
     }
     report["targets"] = bench.targets(report)
     assert report["targets"]["processor overhead, verified, batch 10"]["met"] is False
+    # 2 calls for a batch of 10 misses; 10 calls for a batch of 100 is 1 per 10 events
+    sns = report["targets"]["SNS calls per 10 new events (batches of 10 and more)"]
+    assert sns["value"] == 2.0 and sns["met"] is False
     text = bench.render(report)
-    assert "verified" in text and "MISSED" in text
+    assert "verified" in text and "MISSED" in text and "operations seen: PublishBatch" in text

@@ -1,10 +1,9 @@
 """modules/consumer through tests/fixtures/consumer_root: one initialised copy per engine
-and test module (init is the slow step), planned or applied many times."""
+(the session's plan_stack), planned many times, never applied."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,13 +15,8 @@ FIXTURE = "tests/fixtures/consumer_root"
 
 
 @pytest.fixture(scope="module")
-def consumer_stack(engine, aws_account, tmp_path_factory) -> Iterator[Stack]:
-    stack = Stack(engine, aws_account, FIXTURE, tmp_path_factory.mktemp(f"consumer-{engine.name}"))
-    stack.init()
-    try:
-        yield stack
-    finally:
-        stack.cleanup()
+def consumer_stack(plan_stack) -> Stack:
+    return plan_stack(FIXTURE)
 
 
 def folded(text: str) -> str:

@@ -1,10 +1,12 @@
 """Plan tests of modules/consumer: the fixture against its inventory, the filter policies
 the module builds, standalone use given only a topic ARN, and every validation message.
 
-A plan of the fixture takes 15-30 s here, so the cases share plans: each case is a
-consumer of the fixture's `probes` map. Terraform reports every failed variable
-validation of one plan (each naming its variable and value), but a failed validation
-stops the module's resources, whose preconditions therefore get a plan of their own."""
+A plan of the fixture takes 15-30 s here, nearly all of it per command (a consumer adds
+little), so the cases share plans: each case is a consumer of the fixture's `probes` map,
+and three plans per engine cover the file: the fixture with every accepted probe, every
+validation, every precondition. Terraform reports every failed variable validation of one
+plan (each naming its variable and value), but a failed validation stops the module's
+resources, whose preconditions therefore get a plan of their own."""
 
 from __future__ import annotations
 
@@ -38,10 +40,11 @@ def _statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["sid"]: s for s in document["statement"]}
 
 
-def test_fixture_matches_inventory(consumer_stack):
+def test_fixture_matches_inventory(accepted_plan):
+    """The fixture's own consumers and function (the probes apart)."""
     inventory = yaml.safe_load(INVENTORY.read_text())
-    plan = consumer_stack.plan()
-    resources = managed(plan)
+    plan = accepted_plan
+    resources = {a: r for a, r in managed(plan).items() if not a.startswith("module.probe[")}
     counts = collections.Counter(r["type"] for r in resources.values())
     assert dict(counts) == inventory["counts"]
     for address, expected in inventory["values"].items():
@@ -119,10 +122,8 @@ FILTERS = {
 
 
 @pytest.fixture(scope="module")
-def filters_plan(consumer_stack) -> tftest.TerraformPlanOutput:
-    probes = {name.replace("_", "-"): settings for name, (settings, _, _) in FILTERS.items()}
-    probes["no-alarms"] = {"create_alarms": False}
-    return consumer_stack.plan(tf_vars={"probes": probes})
+def filters_plan(accepted_plan) -> tftest.TerraformPlanOutput:
+    return accepted_plan
 
 
 @pytest.mark.parametrize("case", list(FILTERS))
@@ -155,8 +156,12 @@ ALARMS = "arn:aws:sns:us-east-1:123456789012:webhooks-alarms"
 
 
 @pytest.fixture(scope="module")
-def settings_plan(consumer_stack) -> tftest.TerraformPlanOutput:
-    probes = {
+def settings_plan(accepted_plan) -> tftest.TerraformPlanOutput:
+    return accepted_plan
+
+
+def _settings_probes() -> dict[str, dict[str, Any]]:
+    return {
         # Another team's configuration: a plain topic ARN, no function, no role.
         "standalone": {"name": "orders", "topic_arn": OTHER_TEAMS_TOPIC},
         "keyed": {
@@ -169,7 +174,15 @@ def settings_plan(consumer_stack) -> tftest.TerraformPlanOutput:
         # A function and its role, every scaling setting at its default.
         "wired": {"function_name": "consumers-payments", "function_role_name": "consumers-consumer-fn"},
     }
-    return consumer_stack.plan(tf_vars={"probes": probes})
+
+
+@pytest.fixture(scope="module")
+def accepted_plan(consumer_stack) -> tftest.TerraformPlanOutput:
+    """The fixture with every probe that must plan: FILTERS, no-alarms and the settings."""
+    probes = {name.replace("_", "-"): settings for name, (settings, _, _) in FILTERS.items()}
+    probes["no-alarms"] = {"create_alarms": False}
+    assert not set(probes) & set(_settings_probes())
+    return consumer_stack.plan(tf_vars={"probes": probes | _settings_probes()})
 
 
 def test_standalone_with_only_a_topic_arn(settings_plan):
@@ -193,7 +206,9 @@ def test_standalone_with_only_a_topic_arn(settings_plan):
     assert subscription["protocol"] == "sqs"
     assert probe[_probe("aws_sqs_queue.this", "standalone")]["values"]["name"] == "orders"
     assert probe[_probe("aws_sqs_queue.dlq", "standalone")]["values"]["name"] == "orders-dlq"
-    queue = _statements(_read(plan, _probe("data.aws_iam_policy_document.queue", "standalone")))
+    queue = _statements(
+        _read(plan, _probe("module.queue_policy.data.aws_iam_policy_document.this", "standalone"))
+    )
     assert sorted(queue) == ["AllowSendFromTopic", "DenyInsecureTransport", "DenySendFromOthers"]
     allow = queue["AllowSendFromTopic"]
     assert allow["actions"] == ["sqs:SendMessage"]
@@ -210,7 +225,9 @@ def test_standalone_with_only_a_topic_arn(settings_plan):
     tls = queue["DenyInsecureTransport"]
     assert tls["effect"] == "Deny" and tls["actions"] == ["sqs:*"]
     assert tls["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
-    dlq = _statements(_read(plan, _probe("data.aws_iam_policy_document.dlq", "standalone")))
+    dlq = _statements(
+        _read(plan, _probe("module.dlq_policy.data.aws_iam_policy_document.this", "standalone"))
+    )
     assert sorted(dlq) == ["AllowUndeliverableFromTopic", "DenyInsecureTransport"]
     consumer = _statements(_read(plan, _probe("data.aws_iam_policy_document.consumer", "standalone")))
     assert sorted(consumer) == ["ConsumeQueue"]
@@ -236,12 +253,12 @@ def test_customer_key_replay_principals_and_alarm_topic(settings_plan):
     policy = resources[_probe("aws_iam_role_policy.consumer[0]", "keyed")]["values"]
     assert policy["role"] == "orders-worker" and policy["name"] == "consume-consumers-keyed"
     assert _probe("aws_lambda_event_source_mapping.this[0]", "keyed") not in resources  # no function_name
-    queue = _statements(_read(plan, _probe("data.aws_iam_policy_document.queue", "keyed")))
+    queue = _statements(_read(plan, _probe("module.queue_policy.data.aws_iam_policy_document.this", "keyed")))
     assert queue["AllowSendFromReplay"]["principals"] == [{"type": "AWS", "identifiers": [OPERATOR]}]
     assert {"test": "ArnNotEquals", "variable": "aws:PrincipalArn", "values": [OPERATOR]} in queue[
         "DenySendFromOthers"
     ]["condition"]
-    dlq = _statements(_read(plan, _probe("data.aws_iam_policy_document.dlq", "keyed")))
+    dlq = _statements(_read(plan, _probe("module.dlq_policy.data.aws_iam_policy_document.this", "keyed")))
     assert dlq["AllowReplay"]["principals"] == [{"type": "AWS", "identifiers": [OPERATOR]}]
     for alarm_key in ("dlq_messages", "oldest_message_age"):
         alarm = resources[_probe(f'aws_cloudwatch_metric_alarm.this["{alarm_key}"]', "keyed")]["values"]

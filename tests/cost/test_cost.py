@@ -86,6 +86,12 @@ variable "create_access_logs" {
   default = true
 }
 
+variable "create_event_topic" {
+  type     = bool
+  default  = true
+  nullable = false
+}
+
 variable "sources" {
   type = map(object({
     scheme            = string
@@ -136,6 +142,9 @@ def prices() -> object:
         logs_ingestion_gb=0.50,
         logs_storage_gb_month=0.03,
         sources={},
+        sns_request=0.50 / 1e6,
+        sns_chunk_bytes=64 * 1024,
+        sns_payload_filter_gb=0.09,
     )
 
 
@@ -177,6 +186,19 @@ def test_load_settings_reads_every_module_default(variables_tf: Path) -> None:
     settings, origins = cost.load_settings(variables_tf)
     assert settings == _settings()
     assert set(origins.values()) == {str(variables_tf)}
+
+
+def test_event_topic_input(variables_tf: Path, tmp_path: Path) -> None:
+    off = _write(tmp_path, "off.tfvars", "create_event_topic = false\n")
+    settings, origins = cost.load_settings(variables_tf, off)
+    assert settings.create_event_topic is False and origins["create_event_topic"] == str(off)
+    # a variables.tf without the input (before issue 10): the module's default, said so
+    older = _write(
+        tmp_path, "older.tf", FIXTURE_VARIABLES_TF.replace('variable "create_event_topic"', 'variable "x"')
+    )
+    settings, origins = cost.load_settings(older)
+    assert settings.create_event_topic is True
+    assert "assumed true" in origins["create_event_topic"]
 
 
 def test_scalar_forms() -> None:
@@ -328,13 +350,64 @@ def test_sqs_chunks_by_payload_size() -> None:
 
 
 def test_dynamodb_write_units_include_truncation_and_gsi() -> None:
-    a = cost.Assumptions()
-    assert cost.dynamodb_write_units(1024, a) == (2, 1)  # 1024 + 550 bytes -> 2 WRU
-    assert cost.dynamodb_write_units(100 * 1024, a) == (101, 1)
+    a = cost.Assumptions()  # by_source and by_received, both INCLUDE (~230 B entries: 1 WRU each)
+    assert cost.dynamodb_write_units(1024, a) == (2, 2)  # 1024 + 550 bytes -> 2 WRU
+    assert cost.gsi_write_units(1024, a) == {"by_source": 1, "by_received": 1}
+    assert cost.dynamodb_write_units(100 * 1024, a) == (101, 2)
     # stored body truncated at 350000 bytes: ceil(350550 / 1024) = 343
-    assert cost.dynamodb_write_units(1024 * 1024, a) == (343, 1)
-    all_projection = cost.Assumptions(ddb_gsi_projection="ALL")
+    assert cost.dynamodb_write_units(1024 * 1024, a) == (343, 2)
+    all_projection = cost.Assumptions(ddb_gsis=(("by_source", "ALL", "source"),))
     assert cost.dynamodb_write_units(1024, all_projection) == (2, 2)
+    keys_only = cost.Assumptions(ddb_gsis=(("by_source", "KEYS_ONLY", "source"),))
+    assert cost.dynamodb_write_units(1024, keys_only) == (2, 1)
+    assert cost.dynamodb_write_units(1024, cost.Assumptions(ddb_gsis=())) == (2, 0)
+
+
+def test_published_at_marker_is_billed_on_the_larger_item() -> None:
+    a = cost.Assumptions()
+    # 1024 + 550 = 1574 B before, + 20 B of published_at = 1594 B after: 2 WRU, no index write
+    assert cost.dynamodb_marker_write_units(1024, a) == (2, 0)
+    # a 474 B body: the put writes 1024 B (1 WRU); the update is billed on 1044 B (2 WRU)
+    assert cost.dynamodb_write_units(474, a)[0] == 1
+    assert cost.dynamodb_marker_write_units(474, a) == (2, 0)
+    assert cost.dynamodb_marker_write_units(100 * 1024, a) == (101, 0)
+    # an ALL index projects published_at, so the update writes it too
+    all_projection = cost.Assumptions(
+        ddb_gsis=(("by_source", "ALL", "source"), ("by_received", "INCLUDE", "received_day"))
+    )
+    assert cost.dynamodb_marker_write_units(1024, all_projection) == (2, 2)
+
+
+def test_envelope_size_by_hand() -> None:
+    a = cost.Assumptions()
+    # 600 B of fields + 1024 B body + 103 escapes (10 %, rounded up) + the 1024 B parsed JSON
+    e = cost.envelope_size(1024, a)
+    assert (e.message_bytes, e.size, e.body_omitted) == (600 + 1127 + 1024, 2751 + 140, False)
+    not_json = cost.envelope_size(1024, cost.Assumptions(body_is_json=False))
+    assert not_json.message_bytes == 600 + 1127
+    assert cost.envelope_size(100 * 1024, a).size == 600 + 102400 + 10240 + 102400 + 140
+    # over 256 KiB with its attributes: a reference, the fields and attributes only
+    omitted = cost.envelope_size(130 * 1024, a)
+    assert (omitted.message_bytes, omitted.size, omitted.body_omitted) == (600, 740, True)
+    # the largest JSON body still sent whole: 600 + 2.1 x body (rounded up) + 140 <= 262144
+    largest = max(b for b in range(124_000, 125_000) if not cost.envelope_size(b, a).body_omitted)
+    assert 600 + largest + math.ceil(largest * 0.1) + largest + 140 <= 262_144
+    assert cost.envelope_size(largest + 1, a).body_omitted
+
+
+def test_sns_publish_requests_by_hand() -> None:
+    chunk = 64 * 1024
+    # 1 KB webhooks: 10 envelopes of 2891 B = 28910 B, one 64 KB chunk per PublishBatch of 10
+    assert cost.sns_publish_requests_per_event(2891, 10, chunk) == pytest.approx(0.1)
+    assert cost.sns_publish_requests_per_event(2891, 1, chunk) == 1  # batch 1: a call per event
+    # batch 25: calls of 10, 10 and 5 entries, one chunk each
+    assert cost.sns_publish_requests_per_event(2891, 25, chunk) == pytest.approx(3 / 25)
+    # 10 KB webhooks: 10 x 22244 B = 222440 B in one call = 4 chunks
+    assert cost.sns_publish_requests_per_event(22244, 10, chunk) == pytest.approx(0.4)
+    # 30000 B envelopes: 8 fit in 256 KiB; calls of 8 (240000 B, 4 chunks) and 2 (60000 B, 1)
+    assert cost.sns_publish_requests_per_event(30_000, 10, chunk) == pytest.approx(0.5)
+    # 100 KB webhooks: one 215780 B envelope per call = 4 chunks
+    assert cost.sns_publish_requests_per_event(215_780, 10, chunk) == 4
 
 
 def test_one_kb_module_components_by_hand(prices: object) -> None:
@@ -346,8 +419,11 @@ def test_one_kb_module_components_by_hand(prices: object) -> None:
     # 0.120 s x 0.25 GB / 10 = 0.003 GB-s per webhook
     assert r.quantities["processor_gb_seconds"] == pytest.approx(0.003)
     assert m["lambda_compute"] == pytest.approx(0.003 * 0.0000166667 * 1e6)
-    assert m["dynamodb_writes"] == pytest.approx(3 * 0.625)
-    stored = 1024 + 550 + 120 + 2 * 100
+    assert m["dynamodb_writes"] == pytest.approx((2 + 2) * 0.625)  # the put and 2 GSI entries
+    assert m["dynamodb_marker"] == pytest.approx(2 * 0.625)  # published_at: the item's 2 WRU
+    assert m["sns_publish"] == pytest.approx(0.1 * 0.50)  # 1/10 of a one-chunk PublishBatch
+    assert r.quantities["envelope_bytes"] == 2891
+    stored = 1024 + 550 + 20 + 2 * 230 + 3 * 100
     months = 90 / (730 / 24)
     assert m["dynamodb_storage"] == pytest.approx(stored * 1e6 / 2**30 * months * 0.25)
     log_bytes = 700 / 10 + 480 + 450
@@ -363,7 +439,9 @@ def test_hundred_kb_components_by_hand(prices: object) -> None:
     m = r.designs["module"]
     assert r.quantities["sqs_send_requests"] == 2
     assert m["sqs_requests"] == pytest.approx((2 + 1.6 + 0.1) * 0.40)  # 1.48
-    assert m["dynamodb_writes"] == pytest.approx((101 + 1) * 0.625)
+    assert m["dynamodb_writes"] == pytest.approx((101 + 2) * 0.625)
+    assert m["dynamodb_marker"] == pytest.approx(101 * 0.625)
+    assert m["sns_publish"] == pytest.approx(4 * 0.50)  # a 215780 B envelope: 4 chunks per event
     assert r.designs["alt_b_http_api"]["api_gateway"] == pytest.approx(1.00)  # < 512 KB
 
 
@@ -419,8 +497,17 @@ def test_default_duration_scales_with_batch_size() -> None:
 def test_no_ttl_and_no_access_logs(prices: object) -> None:
     r = cost.compute(1024, _settings(history_retention_days=0, create_access_logs=False), prices, 120)
     assert r.quantities["log_bytes"] == pytest.approx(70 + 480)
-    stored = 1024 + 550 + 120 + 200
+    stored = 1024 + 550 + 20 + 2 * 230 + 300
     assert r.designs["module"]["dynamodb_storage"] == pytest.approx(stored * 1e6 / 2**30 * 0.25)  # per month
+
+
+def test_no_topic_drops_the_publish_and_the_marker(prices: object) -> None:
+    on = cost.compute(1024, _settings(), prices, 120)
+    off = cost.compute(1024, _settings(create_event_topic=False), prices, 120)
+    assert off.designs["module"]["sns_publish"] == 0 and off.designs["module"]["dynamodb_marker"] == 0
+    assert off.quantities["sns_publish_requests"] == 0 and off.quantities["envelope_bytes"] == 0
+    saved = 0.1 * 0.50 + 2 * 0.625 + 20 * 1e6 / 2**30 * (90 / (730 / 24)) * 0.25
+    assert on.total("module") - off.total("module") == pytest.approx(saved)
 
 
 def test_processor_throughput_and_binding_limit(prices: object) -> None:
@@ -430,11 +517,17 @@ def test_processor_throughput_and_binding_limit(prices: object) -> None:
     one_kb, _, hundred_kb = (c["webhooks_per_second"] for c in report["capacity"])
     assert next(iter(one_kb)) == "stage throttle (per source)"  # binds first at 1 KB: 100 rps
     assert one_kb["processor"] == pytest.approx(1666.667, abs=1e-3)
-    assert one_kb["new DynamoDB table"] == pytest.approx(4000 / 2)
-    # at 100 KB (101 WRU per write) a new table binds before the stage throttle
+    # the table takes the put and the marker: 2 + 2 WRU per webhook at 1 KB
+    assert one_kb["new DynamoDB table"] == pytest.approx(4000 / 4)
+    # by_received's hash key is the UTC day: every source's webhooks share one key
+    assert one_kb["GSI by_received (all sources, one key per UTC day)"] == pytest.approx(1000)
+    assert one_kb["GSI by_source (per source)"] == pytest.approx(1000)
+    # at 100 KB (101 + 101 WRU per webhook) a new table binds before the stage throttle
     assert next(iter(hundred_kb)) == "new DynamoDB table"
-    assert hundred_kb["new DynamoDB table"] == pytest.approx(4000 / 101, abs=1e-3)
-    assert hundred_kb["DynamoDB table quota"] == pytest.approx(40000 / 101, abs=1e-3)
+    assert hundred_kb["new DynamoDB table"] == pytest.approx(4000 / 202, abs=1e-3)
+    assert hundred_kb["DynamoDB table quota"] == pytest.approx(40000 / 202, abs=1e-3)
+    no_topic = cost.build_report(_settings(create_event_topic=False), {}, prices, REAL_PRICES, 120, False)
+    assert no_topic["capacity"][0]["webhooks_per_second"]["new DynamoDB table"] == pytest.approx(2000)
 
 
 # ---------------------------------------------------------------- prices file and CLI
@@ -456,6 +549,11 @@ def test_prices_file_is_dated_and_sourced() -> None:
     assert p.ddb_write_unit * 1e6 == pytest.approx(0.625)
     assert p.logs_ingestion_gb == pytest.approx(0.50)
     assert p.sqs_chunk_bytes == 65536 and p.http_increment_bytes == 524288
+    assert p.sns_request * 1e6 == pytest.approx(0.50) and p.sns_chunk_bytes == 65536
+    assert p.sns_payload_filter_gb == pytest.approx(0.09)
+    for key in ("sns_standard_request", "sns_payload_filtering_gb"):
+        assert data["prices"][key]["source"] == "https://aws.amazon.com/sns/pricing/"
+        assert data["prices"][key]["per"] > 0 and data["prices"][key]["usd"] > 0
 
 
 def test_prices_file_missing_entry_is_an_error(tmp_path: Path) -> None:
@@ -514,8 +612,89 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--var-file" in help_text and "--duration-ms" in help_text and "make bench" in help_text
 
 
-def test_gsi_projection_detected_from_module_tf(tmp_path: Path) -> None:
-    _write(tmp_path, "dynamodb.tf", 'global_secondary_index {\n  projection_type = "ALL"\n}\n')
-    assert cost.detect_gsi_projection(tmp_path) == "ALL"
-    assert cost.detect_gsi_projection(tmp_path / "nowhere") is None
+def test_gsis_detected_from_module_tf(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    _write(
+        plain,
+        "dynamodb.tf",
+        'resource "aws_dynamodb_table" "this" {\n'
+        '  global_secondary_index {\n    name = "by_source"\n    hash_key = "source"\n'
+        '    projection_type = "ALL"\n  }\n}\n',
+    )
+    assert cost.detect_gsis(plain) == (("by_source", "ALL", "source"),)
+    # dynamodb.tf's own form: one dynamic block over a literal map of indexes
+    dynamic = tmp_path / "dynamic"
+    dynamic.mkdir()
+    _write(
+        dynamic,
+        "dynamodb.tf",
+        """
+resource "aws_dynamodb_table" "this" {
+  dynamic "global_secondary_index" {
+    for_each = {
+      by_source   = { hash_key = "source" }
+      by_received = { hash_key = "received_day" }
+    }
+    content {
+      name            = global_secondary_index.key
+      hash_key        = global_secondary_index.value.hash_key
+      projection_type = "INCLUDE"
+    }
+  }
+  dynamic "ttl" {
+    for_each = var.ttl ? [1] : []
+    content {
+      attribute_name = "expires_at"
+    }
+  }
+}
+""",
+    )
+    assert cost.detect_gsis(dynamic) == (
+        ("by_source", "INCLUDE", "source"),
+        ("by_received", "INCLUDE", "received_day"),
+    )
+    # indexes from a variable cannot be read statically: the tool falls back to its assumption
+    _write(
+        dynamic,
+        "dynamodb.tf",
+        (dynamic / "dynamodb.tf").read_text().replace("for_each = {", "for_each = var.gsis\n    x = {"),
+    )
+    assert cost.detect_gsis(dynamic) is None
+    assert cost.detect_gsis(tmp_path / "nowhere") is None
     assert math.isclose(cost.retention_months(0), 1.0)
+
+
+def test_real_module_gsis_are_read() -> None:
+    gsis = cost.detect_gsis(REPO)
+    assert gsis is not None, "dynamodb.tf's indexes could not be read"
+    assert ("by_source", "INCLUDE", "source") in gsis
+    assert {name for name, _proj, _key in gsis} == {"by_source", "by_received"}
+
+
+def test_gsi_capacity_follows_the_hash_key(prices: object) -> None:
+    """One key takes ~1,000 WRU/s: a day key gathers every source's rows, a bucketed day key
+    spreads them over received_buckets keys."""
+
+    def limits(hash_key: str) -> dict[str, float]:
+        a = cost.Assumptions(ddb_gsis=(("by_received", "INCLUDE", hash_key),))
+        return cost.capacity_limits(1024, _settings(), 120, a)
+
+    assert limits("received_day")["GSI by_received (all sources, one key per UTC day)"] == 1000
+    assert limits("received_bucket")["GSI by_received (all sources, 10 keys per UTC day)"] == 10_000
+    assert limits("tenant")["GSI by_received (per tenant value)"] == 1000
+
+
+def test_received_buckets_match_the_processor() -> None:
+    sys.path.insert(0, str(REPO / "lambda"))
+    try:
+        from webhook_processor import envelope
+    finally:
+        sys.path.remove(str(REPO / "lambda"))
+    buckets = getattr(envelope, "RECEIVED_BUCKETS", None)
+    if buckets is None:
+        reason = "the processor writes no received_bucket (one by_received key per day)"
+        print(f"SKIP: {reason}")
+        pytest.skip(reason)
+    assert cost.Assumptions().received_buckets == buckets

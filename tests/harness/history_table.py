@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Both indexes project what listing and replay selection read; replay then fetches the
+# full rows (BatchGetItem). by_received has no `source` key, so it projects `source`.
+_LISTED = ["status", "event_type", "request_id", "reason"]
+
 
 def create_history_table(client: Any, name: str) -> None:
     client.create_table(
@@ -14,6 +18,7 @@ def create_history_table(client: Any, name: str) -> None:
             {"AttributeName": "event_id", "AttributeType": "S"},
             {"AttributeName": "source", "AttributeType": "S"},
             {"AttributeName": "received_at", "AttributeType": "N"},
+            {"AttributeName": "received_bucket", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -22,10 +27,15 @@ def create_history_table(client: Any, name: str) -> None:
                     {"AttributeName": "source", "KeyType": "HASH"},
                     {"AttributeName": "received_at", "KeyType": "RANGE"},
                 ],
-                "Projection": {
-                    "ProjectionType": "INCLUDE",
-                    "NonKeyAttributes": ["status", "event_type", "request_id", "reason"],
-                },
-            }
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": _LISTED},
+            },
+            {
+                "IndexName": "by_received",
+                "KeySchema": [
+                    {"AttributeName": "received_bucket", "KeyType": "HASH"},
+                    {"AttributeName": "received_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["source", *_LISTED]},
+            },
         ],
     )

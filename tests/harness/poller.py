@@ -2,7 +2,10 @@
 
 moto stores event source mappings but cannot run Lambda code here (no Docker),
 so this does the ESM's job in-process, following "Using Lambda with Amazon SQS"
-and "Handling errors for an SQS event source":
+(https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, its event format:
+https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html#example-standard-queue-message-event)
+and "Handling errors for an SQS event source"
+(https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html):
 
 - receive up to `batch_size` messages with all system and message attributes;
 - invoke `handler({"Records": [...]}, context)` with Lambda-format records;
@@ -16,6 +19,9 @@ DLQ: moto 5.2.5 applies the RedrivePolicy itself, as SQS does: a ReceiveMessage
 that finds a message already received `maxReceiveCount` times moves it to the
 dead-letter queue instead of returning it (moto/sqs/models.py receive_message).
 So the poller does not move messages itself; it only keeps receiving.
+
+tests/harness/functions.py builds pollers from event source mappings as the Lambda API
+reports them (state, batch size, function response types), for any deployed function.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ parallel tests) never share `.terraform/`, lock files or state.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -41,6 +42,8 @@ class Stack:
     workdir: Path
     timings: dict[str, float] = field(default_factory=dict)
     applied: bool = False
+    # A copy shared by many tests (the plan_stack fixture): they may plan it, never apply it.
+    plan_only: bool = False
 
     def __post_init__(self) -> None:
         shutil.copytree(REPO, self.workdir, ignore=COPY_IGNORE, dirs_exist_ok=True)
@@ -55,10 +58,11 @@ class Stack:
             self.timings[step] = self.timings.get(step, 0.0) + time.monotonic() - t0
 
     def init(self) -> str:
-        override = self.account.write_provider_override(self.workdir)
-        extra = [str(override)] if override else []
+        # In the root only: a provider block in the module's own directory would make it a
+        # legacy module, which a root cannot call with for_each (tests/fixtures/module_probes).
+        self.account.write_provider_override(self.tfdir)
         # cleanup_on_exit=False: the fixture destroys first, then removes the whole copy.
-        return self._timed("init", self.tf.setup, extra_files=extra, cleanup_on_exit=False)
+        return self._timed("init", self.tf.setup, cleanup_on_exit=False)
 
     def plan(
         self, tf_vars: dict[str, Any] | None = None, targets: list[str] | None = None
@@ -67,6 +71,8 @@ class Stack:
         return self._timed("plan", self.tf.plan, output=True, tf_vars=hcl_vars(tf_vars), targets=targets)
 
     def apply(self, tf_vars: dict[str, Any] | None = None) -> str:
+        if self.plan_only:
+            raise RuntimeError(f"{self.root} is a shared plan-only copy: apply a stack of its own")
         self.applied = True
         return self._timed("apply", self.tf.apply, tf_vars=hcl_vars(tf_vars))
 
@@ -119,6 +125,22 @@ def hcl_vars(tf_vars: dict[str, Any] | None) -> dict[str, Any] | None:
         else:
             spelled[key] = value
     return spelled
+
+
+def module_variables() -> list[str]:
+    """The names of the root module's variables (variables.tf)."""
+    return re.findall(r'^variable "([^"]+)"', (REPO / "variables.tf").read_text(encoding="utf-8"), re.M)
+
+
+def probe_vars(probes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """tf_vars for tests/fixtures/module_probes: one module instance per probe, its attributes
+    the module's inputs. The fixture would ignore a misspelt input (try() falls back to null,
+    the default), so every attribute must name a variable of the module."""
+    known = set(module_variables())
+    unknown = {name: sorted(set(probe) - known) for name, probe in probes.items() if set(probe) - known}
+    if unknown:
+        raise ValueError(f"probes set inputs the module does not have: {unknown}")
+    return {"probes": probes}
 
 
 def plan_values(plan: tftest.TerraformPlanOutput) -> dict[str, dict[str, Any]]:

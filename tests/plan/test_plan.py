@@ -1,9 +1,17 @@
-"""Plan tests: both examples against small YAML inventories, and the module's guard rails."""
+"""Plan tests: both examples against small YAML inventories, and what the module plans for
+its sources (request templates, content types, secrets, the package).
+
+A plan costs 15-30 s here, nearly all of it per command, so the cases share plans: each
+example is planned once, and the module's cases are instances of one plan of
+tests/fixtures/module_probes (one module instance per case). The guard rails (every
+validation and precondition message) are in test_infra_plan.py."""
 
 from __future__ import annotations
 
 import collections
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +20,30 @@ import tftest
 import yaml
 
 from tests.harness.inventory import matches
-from tests.harness.stack import plan_values
+from tests.harness.stack import module_variables, plan_values, probe_vars
 
-pytestmark = pytest.mark.plan
+# One worker per engine plans this file: its cached plans are made once.
+pytestmark = [pytest.mark.plan, pytest.mark.xdist_group("plan-module")]
 INVENTORIES = Path(__file__).parent / "inventories"
 FIXTURE = "tests/fixtures/module_root"
+PROBES = "tests/fixtures/module_probes"
 REPO = Path(__file__).resolve().parents[2]
+
+
+def at(probe: str, address: str) -> str:
+    """The address of a resource of one probe (module instance) of PROBES."""
+    return f'module.webhooks["{probe}"].{address}'
 
 
 def check_inventory(plan: tftest.TerraformPlanOutput, inventory: dict[str, Any]) -> None:
     values = plan_values(plan)
-    counts = collections.Counter(address.split("[")[0].split(".")[-2] for address in values)
+    # By resource type, nested modules' (the consumers') included and data sources apart: the
+    # index goes first, so keys with dots (email["oncall@example.com"]) do not split.
+    counts = collections.Counter(
+        re.sub(r"\[[^\]]*\]", "", address).split(".")[-2]
+        for address in values
+        if ".data." not in f".{address}"
+    )
     for rtype, count in inventory.get("counts", {}).items():
         assert counts[rtype] == count, f"{rtype}: planned {counts[rtype]}, inventory says {count}"
     for address, expected in inventory.get("values", {}).items():
@@ -34,15 +55,73 @@ def check_inventory(plan: tftest.TerraformPlanOutput, inventory: dict[str, Any])
         assert name in plan.outputs, f"output {name} is not planned"
 
 
+@pytest.fixture(scope="module")
+def example_plan(plan_stack) -> Callable[[str], tftest.TerraformPlanOutput]:
+    """Each example planned once, with its own defaults."""
+    plans: dict[str, tftest.TerraformPlanOutput] = {}
+
+    def get(example: str) -> tftest.TerraformPlanOutput:
+        if example not in plans:
+            plans[example] = plan_stack(f"examples/{example}").plan()
+        return plans[example]
+
+    return get
+
+
 @pytest.mark.parametrize("example", ["minimal", "complete"])
-def test_example_matches_inventory(stack_factory, example):
-    stack = stack_factory(f"examples/{example}")
-    plan = stack.plan()
-    check_inventory(plan, yaml.safe_load((INVENTORIES / f"{example}.yaml").read_text()))
+def test_example_matches_inventory(example_plan, example):
+    check_inventory(example_plan(example), yaml.safe_load((INVENTORIES / f"{example}.yaml").read_text()))
 
 
-def test_request_template_forwards_raw_body_and_scheme_headers(stack_factory):
-    values = plan_values(stack_factory("examples/complete").plan())
+# The module's cases: probe name -> its inputs (the module's variables).
+SCHEMES = {
+    "gh": {"scheme": "github"},
+    "sl": {"scheme": "slack"},
+    "st": {"scheme": "stripe"},
+    "sh": {"scheme": "shopify"},
+    "sw": {"scheme": "standard_webhooks"},
+    "hm": {"scheme": "hmac_sha256", "signature_header": "X-Sig"},
+    "no": {"scheme": "none"},
+    "own": {"scheme": "github", "content_types": ["application/json"]},
+}
+ACCEPTED = {
+    "schemes": {"sources": SCHEMES},
+    "disabled": {"create": False},
+    "secrets": {
+        "sources": {
+            "gh": {"scheme": "github"},
+            "own": {
+                "scheme": "stripe",
+                "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf",
+            },
+            "open": {"scheme": "none"},
+        }
+    },
+}
+# Sources whose secrets exist already, so the whole zip is known (and written) at plan time.
+# A plan of its own: the package is read when the plan is made only if no secret the
+# module creates is pending, in any probe (a data source that refers to a resource with
+# changes waits for the apply, and it refers to every instance's secrets).
+PACKAGE = {
+    "package": {
+        "sources": {
+            "open": {"scheme": "none"},
+            "gh": {
+                "scheme": "github",
+                "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gh-AbCdEf",
+            },
+        }
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def accepted(plan_stack) -> tftest.TerraformPlanOutput:
+    return plan_stack(PROBES).plan(tf_vars=probe_vars(ACCEPTED))
+
+
+def test_request_template_forwards_raw_body_and_scheme_headers(example_plan):
+    values = plan_values(example_plan("complete"))
     github = values['module.webhooks.aws_api_gateway_integration.this["github"]']["request_templates"]
     # examples/complete leaves github's and slack's content_types unset: the scheme defaults.
     assert set(github) == {"application/json", "application/x-www-form-urlencoded"}
@@ -64,69 +143,57 @@ def test_request_template_forwards_raw_body_and_scheme_headers(stack_factory):
     assert "$lowerName == 'x-partner-delivery'" in partner["application/json"]  # configured names too
 
 
-def test_default_content_types_follow_the_scheme(stack_factory):
+def test_default_content_types_follow_the_scheme(accepted):
     """content_types unset: what each provider sends (GitHub form hooks, Slack commands)."""
-    sources = {
-        "gh": {"scheme": "github"},
-        "sl": {"scheme": "slack"},
-        "st": {"scheme": "stripe"},
-        "sh": {"scheme": "shopify"},
-        "sw": {"scheme": "standard_webhooks"},
-        "hm": {"scheme": "hmac_sha256", "signature_header": "X-Sig"},
-        "no": {"scheme": "none"},
-        "own": {"scheme": "github", "content_types": ["application/json"]},
-    }
-    values = plan_values(stack_factory(FIXTURE).plan(tf_vars={"sources": sources}))
+    values = plan_values(accepted)
     form = {"application/json", "application/x-www-form-urlencoded"}
     expected = {"gh": form, "sl": form, "own": {"application/json"}}
-    for name in sources:
-        integration = values[f'module.webhooks.aws_api_gateway_integration.this["{name}"]']
+    for name in SCHEMES:
+        integration = values[at("schemes", f'aws_api_gateway_integration.this["{name}"]')]
         assert set(integration["request_templates"]) == expected.get(name, {"application/json"}), name
-        method = values[f'module.webhooks.aws_api_gateway_method.this["{name}"]']
+        method = values[at("schemes", f'aws_api_gateway_method.this["{name}"]')]
         assert method["request_models"] == {"application/json": "WebhookJsonBody"}, name
 
 
-def test_mirrors_of_api_tf_match_the_plan(stack_factory):
-    """The harness's GatewaySpec (webhook_spec) and the reliability stack (local_stack) build the
-    API of api.tf by hand: same method statuses, integration responses and request templates."""
-    from tests.harness import webhook_spec
-    from tests.reliability import local_stack
+# The method responses api.tf declares for each source (what a sender can be answered).
+METHOD_STATUSES = ("200", "400", "413", "500", "502", "503")
 
-    sources = {"gh": {"scheme": "github"}, "hm": {"scheme": "hmac_sha256", "signature_header": "X-Sig"}}
-    values = plan_values(stack_factory(FIXTURE).plan(tf_vars={"sources": sources}))
-    prefix = "module.webhooks.aws_api_gateway_"
+
+def test_mirrors_of_api_tf_match_the_plan(accepted):
+    """The harness's GatewaySpec (webhook_spec) builds the API of api.tf by hand, for the
+    template tests and demos: same integration responses and request templates. (The
+    reliability suite's own copy, local_stack, is gone: it now reads the deployed API.)"""
+    from tests.harness import webhook_spec
+
+    # The "schemes" probe's gh and hm: github, and hmac_sha256 with signature_header X-Sig.
+    values = plan_values(accepted)
+    prefix = at("schemes", "aws_api_gateway_")
     statuses = sorted(
         v["status_code"] for a, v in values.items() if a.startswith(f'{prefix}method_response.this["gh:')
     )
-    assert statuses == sorted(local_stack.METHOD_STATUSES)
+    assert statuses == sorted(METHOD_STATUSES)
     planned = sorted(
         (v["status_code"], v["selection_pattern"], v["response_templates"]["application/json"])
         for a, v in values.items()
         if a.startswith(f'{prefix}integration_response.this["gh:')
     )
-    for mirror in (webhook_spec.INTEGRATION_RESPONSES, local_stack.INTEGRATION_RESPONSES):
-        assert planned == sorted(
-            (status, pattern, webhook_spec.response_template(file)) for status, pattern, file in mirror
-        )
+    assert planned == sorted(
+        (status, pattern, webhook_spec.response_template(file))
+        for status, pattern, file in webhook_spec.INTEGRATION_RESPONSES
+    )
     templates = values[f'{prefix}integration.this["gh"]']["request_templates"]
     assert templates["application/json"] == webhook_spec.request_template(
         "gh", **webhook_spec.SCHEME_HEADERS["github"]
     )
-    github = local_stack.SourceDef("gh", "github")
-    assert templates["application/json"] == local_stack.request_template(
-        github, local_stack.scheme_headers_from_main_tf()
-    )
-    assert set(templates) == set(github.content_types)
-    hmac = local_stack.SourceDef("hm", "hmac_sha256", signature_header="X-Sig")
+    assert set(templates) == {"application/json", "application/x-www-form-urlencoded"}
     assert values[f'{prefix}integration.this["hm"]']["request_templates"]["application/json"] == (
-        local_stack.request_template(hmac, local_stack.scheme_headers_from_main_tf())
+        webhook_spec.request_template("hm", signature_header="X-Sig")
     )
 
 
 def test_readme_access_log_role_snippet_plans(stack_factory):
-    """The one-time regional role the README shows for create_access_logs plans as written."""
-    import re
-
+    """The one-time regional role the README shows for create_access_logs plans as written
+    (beside the module, in a copy of its own: the test writes the snippet into it)."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("### Access logs") :]
     snippet = re.search(r"```hcl\n(.*?)```", section, re.S).group(1)
@@ -141,94 +208,36 @@ def test_readme_access_log_role_snippet_plans(stack_factory):
     assert trust["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
 
 
-def test_disabled_module_plans_nothing(stack_factory):
-    plan = stack_factory(FIXTURE).plan(tf_vars={"create": False})
-    managed = [a for a in plan_values(plan) if ".data." not in a and not a.startswith("data.")]
+def test_disabled_module_plans_nothing(accepted):
+    values = plan_values(accepted)
+    # The probes' addresses are what the filter expects (else it would hold for any plan).
+    assert any(a.startswith(at("schemes", "aws_")) for a in values)
+    managed = [a for a in values if a.startswith(at("disabled", "")) and ".data." not in a]
     assert managed == []
 
 
-def test_secret_per_verified_source_only(stack_factory):
-    sources = {
-        "gh": {"scheme": "github"},
-        "own": {
-            "scheme": "stripe",
-            "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-AbCdEf",
-        },
-        "open": {"scheme": "none"},
-    }
-    values = plan_values(stack_factory(FIXTURE).plan(tf_vars={"sources": sources}))
-    secrets = sorted(a for a in values if ".aws_secretsmanager_secret." in a)
-    assert secrets == ['module.webhooks.aws_secretsmanager_secret.this["gh"]']
+def test_secret_per_verified_source_only(accepted):
+    values = plan_values(accepted)
+    secrets = sorted(a for a in values if a.startswith(at("secrets", "aws_secretsmanager_secret.")))
+    assert secrets == [at("secrets", 'aws_secretsmanager_secret.this["gh"]')]
 
 
-@pytest.mark.parametrize(
-    ("tf_vars", "message"),
-    [
-        ({"sources": {"gh": {"scheme": "githb"}}}, "scheme must be one of stripe"),
-        ({"sources": {"p": {"scheme": "hmac_sha256"}}}, "needs signature_header"),
-        ({"sources": {"Bad Key": {"scheme": "github"}}}, "Each sources key is a URL path segment"),
-        ({"sources": {}}, "at least one webhook sender"),
-        (
-            {
-                "sources": {
-                    "o": {"scheme": "none", "secret_arn": "arn:aws:secretsmanager:us-east-1:1:secret:x"}
-                }
-            },
-            "takes no secret_arn",
-        ),
-        (
-            {"sources": {"g": {"scheme": "github", "content_types": ["application/xml"]}}},
-            "content_types must be",
-        ),
-        ({"sources": {"g": {"scheme": "github", "content_types": []}}}, "content_types must be"),
-        ({"sources": {"g": {"scheme": "github", "delivery_id_header": "X-Id'"}}}, "Header names"),
-        ({"name": "9starts-with-digit"}, "name must start with a letter"),
-        ({"kms_key_arn": "alias/mine"}, "kms_key_arn must be a KMS key ARN"),
-        ({"queue_visibility_timeout_seconds": 60}, "at least 6 x processor_timeout"),
-    ],
-    ids=[
-        "bad-scheme",
-        "hmac-no-header",
-        "bad-key",
-        "no-sources",
-        "none-with-secret",
-        "bad-content-type",
-        "empty-content-types",
-        "quote-in-header",
-        "bad-name",
-        "kms-alias",
-        "visibility-too-short",
-    ],
-)
-def test_bad_input_is_refused_with_its_message(stack_factory, tf_vars, message):
-    stack = stack_factory(FIXTURE)
-    with pytest.raises(tftest.TerraformTestError) as excinfo:
-        stack.plan(tf_vars=tf_vars)
-    # Terraform wraps long messages; compare with whitespace folded.
-    assert " ".join(message.split()) in " ".join(str(excinfo.value).split())
+PACKAGE_OUTPUTS = ("processor_package_path", "processor_package_base64sha256", "processor_code_base64sha256")
 
 
-@pytest.mark.xdist_group("package")  # package.sh works in the repository's own tools/package
-def test_make_package_builds_the_zip_the_module_deploys(stack_factory, engine):
+def test_make_package_builds_the_zip_the_module_deploys(plan_stack, engine):
     """`make package` builds the code the module deploys: the deployed zip is that zip's
     files, byte for byte, plus webhook_config/sources.json (the per-source configuration)."""
-    import re
     import subprocess
     import zipfile
 
     from tests.harness.driver import package_base64sha256
 
-    stack = stack_factory(FIXTURE)
-    # Sources whose secrets exist already, so the whole zip is known (and written) at plan time.
-    sources = {
-        "open": {"scheme": "none"},
-        "gh": {
-            "scheme": "github",
-            "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gh-AbCdEf",
-        },
-    }
-    plan = stack.plan(tf_vars={"sources": sources})
-    # In the stack's copy of the repository: the very sources the plan packed.
+    stack = plan_stack(PROBES)
+    plan = stack.plan(tf_vars=probe_vars(PACKAGE))
+    planned = {name: plan.outputs[name]["package"] for name in PACKAGE_OUTPUTS}
+    # In the shared copy of the repository: the very sources the plan packed. package.sh
+    # writes only build/ and tools/package/ there, which no plan of the copy reads.
     result = subprocess.run(
         ["bash", "toolchain/package.sh"],
         cwd=stack.workdir,
@@ -238,13 +247,24 @@ def test_make_package_builds_the_zip_the_module_deploys(stack_factory, engine):
         check=True,
     )
     printed = re.search(r"base64sha256 of the code \(`make package`\): (\S+)", result.stdout).group(1)
-    assert printed == plan.outputs["processor_code_base64sha256"]
+    assert printed == planned["processor_code_base64sha256"]
     assert re.search(r"size: +\d+ bytes, \d+ files", result.stdout)
     built = Path(re.search(r"package: (\S+)", result.stdout).group(1))
-    deployed = stack.local_path(plan.outputs["processor_package_path"])
-    assert package_base64sha256(deployed) == plan.outputs["processor_package_base64sha256"]
+    deployed = stack.local_path(planned["processor_package_path"])
+    assert package_base64sha256(deployed) == planned["processor_package_base64sha256"]
     with zipfile.ZipFile(built) as code, zipfile.ZipFile(deployed) as package:
         assert sorted(package.namelist()) == sorted([*code.namelist(), "webhook_config/sources.json"])
         for name in code.namelist():
             assert package.read(name) == code.read(name), name
         assert sorted(json.loads(package.read("webhook_config/sources.json"))) == ["gh", "open"]
+
+
+def test_probes_fixture_passes_every_module_variable():
+    """tests/fixtures/module_probes hands each probe's attributes to the module by name: a
+    variable it leaves out could not be set by a probe, and a probe setting it would plan
+    the default without a word."""
+    names = module_variables()
+    fixture = (REPO / PROBES / "main.tf").read_text()
+    passed = re.findall(r"^  (\w+) += try\(each\.value\.(\w+),", fixture, re.M)
+    assert all(arg == attr for arg, attr in passed), passed
+    assert sorted(arg for arg, _ in passed) == sorted(names)

@@ -1,61 +1,59 @@
-"""Fixtures of the reliability suite: its own moto server, and fresh stacks on it."""
+"""Fixtures of the reliability suite: examples/complete applied once, its data reset per test."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from tests.harness import moto_server
+from tests.harness import moto_server, toolchain
+from tests.harness.account import LOCAL_REGION, Account
+from tests.harness.stack import Stack
 
-from .local_stack import DEFAULT_SOURCES, LocalStack, SourceDef, build_stack
+from .deployed import AppliedStack
 
-
-@dataclass
-class ReliabilityAccount:
-    """The suite's moto server; `new_stack()` deploys a fresh copy of the module on it."""
-
-    server: moto_server.MotoServer
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def new_stack(
-        self, sources: tuple[SourceDef, ...] = DEFAULT_SOURCES, *, reset: bool = True, **kwargs: Any
-    ) -> LocalStack:
-        if reset:
-            # Streams leave thousands of messages and rows behind; moto's scans grow with them.
-            self.server.reset()
-        return build_stack(self.server.url, f"rel{uuid.uuid4().hex[:8]}", sources, **kwargs)
+# examples/complete's queue_max_receive_count (the fault tests count receives against it).
+MAX_RECEIVE_COUNT = 3
 
 
 @pytest.fixture(scope="session")
-def reliability_account() -> Iterator[ReliabilityAccount]:
-    """A moto server of this suite's own (a subprocess: other suites' mock_aws cannot reset it)."""
-    server = moto_server.start()
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedStack]:
+    """examples/complete applied by Terraform once per session, on a moto server of this suite's
+    own (a subprocess: its streams leave thousands of messages and rows behind, which the other
+    suites' account need not carry).
+
+    One engine is enough for the data plane (the apply suites compare the engines): the first
+    of WEBHOOK_INGEST_ENGINES. Nothing is destroyed afterwards: the account goes with its server.
+    """
     try:
-        yield ReliabilityAccount(server)
+        engine = toolchain.engine(toolchain.selected_engines()[0])
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
+    server = moto_server.start()
+    stack: Stack | None = None
+    try:
+        account = Account(server.url, LOCAL_REGION)
+        stack = Stack(engine, account, "examples/complete", tmp_path_factory.mktemp("reliability-complete"))
+        stack.init()
+        tf_vars = {
+            "name": f"rel{uuid.uuid4().hex[:8]}",
+            "region": account.region,
+            "secret_recovery_window_days": 0,
+        }
+        stack.apply(tf_vars=tf_vars)
+        outputs = stack.outputs()
+        applied = AppliedStack(account, outputs, stack.local_path(outputs["processor_package_path"]))
+        assert applied.max_receive_count == MAX_RECEIVE_COUNT, applied.max_receive_count
+        yield applied
     finally:
+        if stack is not None:
+            stack.cleanup()
         server.stop()
 
 
-MAX_RECEIVE_COUNT = 3
-# stripe's secret is written quoted; `late`'s is mistyped until a test fixes it.
-SMALL_SOURCES = tuple(s for s in DEFAULT_SOURCES if s.name in ("github", "stripe", "open", "late"))
-
-
-@pytest.fixture(scope="module")
-def shared_stack(reliability_account: ReliabilityAccount) -> LocalStack:
-    """One small stack per test module, on the session's moto server."""
-    return reliability_account.new_stack(SMALL_SOURCES, max_receive_count=MAX_RECEIVE_COUNT)
-
-
 @pytest.fixture
-def stack(shared_stack: LocalStack) -> LocalStack:
-    """The module's stack, emptied: building one per test would double the suite's time."""
-    shared_stack.clear()
-    return shared_stack
+def stack(applied: AppliedStack) -> AppliedStack:
+    """The applied stack, its data emptied: queues purged, rows deleted, secrets rewritten."""
+    applied.clear()
+    return applied

@@ -24,6 +24,11 @@ Faults, all injected from the test side (nothing in lambda/ is changed):
   transient `unknown_source`, so it reaches the DLQ; `dlq replay` after the source is back
   (`source_removed = False`) processes it.
 - Edge SQS failure: the gateway's `sqs_fault` hook answers 500/503/400/403/302 instead of SQS.
+- Publish failure: PublishBatch to the event topic fails as a whole (throttling, KMS, an
+  internal error): the publisher hands those records back to SQS, and the redelivery finds
+  the row unpublished and publishes it.
+- Crash before publish: the function dies after the history writes and before PublishBatch
+  (the rows exist, unpublished): the whole batch comes back and its redelivery publishes.
 
 Retry budget: a fault that makes SQS deliver a message again is injected only while the
 message's ApproximateReceiveCount is below maxReceiveCount, so any message but a poison
@@ -51,12 +56,18 @@ from webhook_processor.errors import TransientError
 
 from tests.harness.poller import EventSourceMappingPoller, LambdaContext
 
-from .local_stack import LocalStack
+from .deployed import AppliedStack
 from .stream import ORPHAN_TOKEN, POISON_TOKEN, Planned, Stream
 
 
 class InjectedCrash(RuntimeError):
     """The function died mid-batch (injected)."""
+
+
+class _CrashBeforePublish(BaseException):
+    """Raised from the SNS client's hook: a BaseException, so neither the publisher nor the
+    handler catches it, as nothing catches a process that dies. `invoke` turns it into an
+    InjectedCrash for the poller."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class FaultRates:
     visibility: float = 0.0  # per invocation
     lost_ack: float = 0.0  # per record processed fine
     edge: float = 0.0  # per request that reaches SQS (planned by the stream generator)
+    publish: float = 0.0  # per PublishBatch call: fails as a whole
+    publish_crash: float = 0.0  # per PublishBatch call: the function dies instead
 
     @classmethod
     def from_rng(cls, rng: random.Random) -> FaultRates:
@@ -83,6 +96,8 @@ class FaultRates:
             visibility=round(rng.uniform(0.0, 0.05), 3),
             lost_ack=round(rng.uniform(0.0, 0.05), 3),
             edge=round(rng.uniform(0.02, 0.08), 3),
+            publish=round(rng.uniform(0.0, 0.08), 3),
+            publish_crash=round(rng.uniform(0.0, 0.05), 3),
         )
 
 
@@ -193,7 +208,7 @@ class FaultInjector:
     # ------------------------------------------------------------------ installation
 
     def install(self) -> None:
-        """Call inside `LocalStack.activate()`: hooks the clients the handler just created."""
+        """Call inside `AppliedStack.activate()`: hooks the clients the handler just created."""
         dynamodb = handler._dynamodb()
         secrets = handler._secretsmanager()
         ddb_id = dynamodb.meta.service_model.service_id.hyphenize()
@@ -204,6 +219,10 @@ class FaultInjector:
         secrets.meta.events.register(f"before-parameter-build.{sm_id}.GetSecretValue", self._before_secret)
 
         processor = handler.get_processor()
+        if processor.publisher is not None:
+            sns = handler._sns()
+            sns_id = sns.meta.service_model.service_id.hyphenize()
+            sns.meta.events.register(f"before-parameter-build.{sns_id}.PublishBatch", self._before_publish)
         original = processor.process
         unbound = type(processor).process
 
@@ -267,6 +286,19 @@ class FaultInjector:
                 )
             raise _client_error(code, "GetSecretValue")
 
+    def _before_publish(self, **_: Any) -> None:
+        # Publishing is per invocation, not per record: the budget is the batch's.
+        if not getattr(self._local, "batch_has_budget", False):
+            return
+        if self.chance(self.rates.publish_crash):
+            self.ledger.fault("crashed_before_publish")
+            raise _CrashBeforePublish
+        if self.chance(self.rates.publish):
+            self.ledger.fault("publish_failed")
+            with self._rng_lock:
+                code = self._rng.choice(["Throttled", "KMSThrottling", "InternalError"])
+            raise _client_error(code, "PublishBatch")
+
     # ------------------------------------------------------------------ the function
 
     def make_invoke(self, nested_poller: Callable[[], EventSourceMappingPoller]) -> Callable[..., Any]:
@@ -280,7 +312,8 @@ class FaultInjector:
             if self.chance(self.rates.cold_start):
                 self._processor.secrets.clear()
             mode, k = None, len(records)
-            if all(self._has_budget(r) for r in records):
+            has_budget = all(self._has_budget(r) for r in records)
+            if has_budget:
                 roll = self._roll()
                 fixed = None if self.crash_after is None else min(self.crash_after, len(records))
                 if roll < self.rates.crash:
@@ -313,7 +346,14 @@ class FaultInjector:
             if mode == "timeout":
                 self.ledger.fault("processor_timed_out")
                 run_context = DeadlineContext(context, k)
-            result = handler.lambda_handler(event, run_context)
+            outer_budget = getattr(self._local, "batch_has_budget", False)
+            self._local.batch_has_budget = has_budget
+            try:
+                result = handler.lambda_handler(event, run_context)
+            except _CrashBeforePublish:
+                raise InjectedCrash(f"injected crash before publishing ({len(records)} records)") from None
+            finally:
+                self._local.batch_has_budget = outer_budget
             failures = [f["itemIdentifier"] for f in result["batchItemFailures"]]
             for record in records:
                 if record["messageId"] in failures:
@@ -353,7 +393,7 @@ class StreamRunner:
 
     def __init__(
         self,
-        stack: LocalStack,
+        stack: AppliedStack,
         injector: FaultInjector,
         *,
         batch_size: int = 10,
@@ -440,6 +480,20 @@ class StreamRunner:
             finally:
                 self.errors.extend(e for e in poller.errors if not isinstance(e, InjectedCrash))
 
+        polling_done = threading.Event()
+
+        def consume_loop() -> None:
+            """The consumers' teams drain their queues while the stream runs (every call takes
+            the moto lock the pollers need: once a second is enough to keep the queues short)."""
+            try:
+                while not polling_done.wait(1.0):
+                    self.stack.collect_consumer_messages(dead_letters=False)
+                self.stack.collect_consumer_messages()
+            except BaseException as exc:
+                self.errors.append(exc)
+
+        consumers = threading.Thread(target=consume_loop, name="consumers")
+        consumers.start()
         threads = [threading.Thread(target=poll_loop, name=f"poller-{i}") for i in range(self.pollers)]
         if self.overlap:
             for thread in threads:
@@ -458,6 +512,8 @@ class StreamRunner:
                 if not self.overlap:
                     thread.start()
                 thread.join()
+            polling_done.set()
+            consumers.join()
             self.stack.gateway.sqs_fault = None
         for nested in self._nested.values():
             self.errors.extend(e for e in nested.errors if not isinstance(e, InjectedCrash))

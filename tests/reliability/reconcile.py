@@ -15,6 +15,12 @@ arrived first owns the event row. A rejected row that `history requeue` recovere
 only requests planned to be rejected first may have one. A request whose source was removed
 while it was queued must have failed transiently with `unknown_source` (ledger).
 
+Consumers (`reconcile_consumers`): every processed event reaches, at least once and under
+its event id, every consumer whose filter policy (as applied: the `consumers` output) matches
+it, and never a consumer whose policy does not; every consumer message is the envelope of a
+processed event, agreeing with its history row. Copies beyond the first are allowed (delivery
+to consumers is at least once) and counted.
+
 Processed twice: a request id in two places; a row whose `duplicate_count` (or
 `conflict_count`) differs from the ids it lists (beyond MAX_RECORDED_REQUEST_IDS only the
 count grows) or whose own request id is among its duplicates; a request whose processed
@@ -30,7 +36,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .deployed import Consumer, Delivered
 from .faults import Ledger
+from .filter_policy import matches
 from .stream import Planned, Stream, queued_bytes
 
 MAX_LISTED = 60
@@ -57,6 +65,7 @@ class Reconciliation:
     findings: list[Finding] = field(default_factory=list)
     lost: int = 0
     processed_twice: int = 0
+    lost_to_consumers: int = 0  # (consumer, event) pairs the consumer's filter matches, never delivered
 
     @property
     def ok(self) -> bool:
@@ -458,3 +467,122 @@ def _summary(
     out.append(("edge SQS faults", edge))
     out += extra or []
     return out
+
+
+# The SNS message attributes of every envelope (docs/event-envelope.schema.json).
+ENVELOPE_ATTRIBUTES = ("source", "event_type", "event_id", "scheme")
+
+
+def reconcile_consumers(
+    result: Reconciliation,
+    rows: list[dict[str, Any]],
+    consumers: dict[str, Consumer],
+    inbox: dict[str, list[Delivered]],
+    schemes: dict[str, str],
+) -> None:
+    """Adds the consumers' findings and summary to `result` (see the module docstring)."""
+    if not consumers:
+        return
+    findings = result.findings
+    processed = {str(row["event_id"]): row for row in rows if row.get("status") == "processed"}
+    received: dict[str, dict[str, list[Delivered]]] = {name: defaultdict(list) for name in consumers}
+    any_copy: dict[str, Delivered] = {}
+    for name, consumer in consumers.items():
+        for message in inbox.get(name, []):
+            event_id = message.attributes.get("event_id")
+            problem = _check_consumer_message(consumer, message, processed, schemes)
+            if problem:
+                findings.append(Finding("wrong consumer message", event_id, None, f"{name}: {problem}"))
+            if event_id:
+                received[name][event_id].append(message)
+                any_copy.setdefault(event_id, message)
+    missing = 0
+    for event_id, row in processed.items():
+        attributes = _expected_attributes(row, schemes)
+        copy = any_copy.get(event_id)
+        body = copy.body if copy is not None else _reconstructed_envelope(row, attributes)
+        for name, consumer in consumers.items():
+            wanted = matches(consumer.filter_policy, consumer.filter_policy_scope, attributes, body)
+            if wanted and event_id not in received[name]:
+                missing += 1
+                findings.append(
+                    Finding(
+                        "not delivered",
+                        str(row.get("request_id")),
+                        None,
+                        f"event {event_id} ({row.get('source')} {row.get('event_type')}) never reached "
+                        f"consumer {name}, whose filter matches it",
+                    )
+                )
+    result.lost_to_consumers = missing
+    result.summary.append(("processed events published to consumers", len(processed)))
+    for name, consumer in consumers.items():
+        messages = inbox.get(name, [])
+        events = received[name]
+        extra = sum(len(copies) - 1 for copies in events.values())
+        in_dlq = sum(1 for m in messages if m.where == "dlq")
+        policy = (
+            json.dumps(consumer.filter_policy, separators=(",", ":")) if consumer.filter_policy else "all"
+        )
+        result.summary.append(
+            (
+                f"  consumer {name}",
+                f"{len(events)} events in {len(messages)} messages ({extra} extra copies, {in_dlq} in its DLQ); "
+                f"filter {policy} ({consumer.filter_policy_scope})",
+            )
+        )
+    result.summary.append(("  not delivered to a matching consumer", missing))
+
+
+def _expected_attributes(row: dict[str, Any], schemes: dict[str, str]) -> dict[str, str]:
+    return {
+        "source": str(row.get("source")),
+        "event_type": str(row.get("event_type")),
+        "event_id": str(row["event_id"]),
+        "scheme": schemes.get(str(row.get("source")), "?"),
+    }
+
+
+def _reconstructed_envelope(row: dict[str, Any], attributes: dict[str, str]) -> str:
+    """The fields a MessageBody filter can see, for an event no consumer got a copy of."""
+    try:
+        parsed = json.loads(str(row.get("body")))
+    except ValueError:
+        parsed = None
+    return json.dumps({**attributes, "schema_version": 1, "json": parsed})
+
+
+def _check_consumer_message(
+    consumer: Consumer, message: Delivered, processed: dict[str, dict[str, Any]], schemes: dict[str, str]
+) -> str | None:
+    event_id = message.attributes.get("event_id")
+    missing = [name for name in ENVELOPE_ATTRIBUTES if not message.attributes.get(name)]
+    if missing:
+        return f"message {message.message_id} lacks attributes {missing}"
+    try:
+        envelope = json.loads(message.body)
+    except ValueError:
+        return f"message {message.message_id} is not a JSON envelope: {message.body[:80]!r}"
+    if not isinstance(envelope, dict) or envelope.get("schema_version") != 1:
+        return f"message {message.message_id} is not a schema_version 1 envelope"
+    if envelope.get("event_id") != event_id:
+        return f"envelope event_id {envelope.get('event_id')} under attribute event_id {event_id}"
+    row = processed.get(str(event_id))
+    if row is None:
+        return f"event {event_id} is not a processed history row (never to be published)"
+    expected = _expected_attributes(row, schemes)
+    problems = [
+        f"{name} {where}={value!r}, history says {expected[name]!r}"
+        for name in ENVELOPE_ATTRIBUTES
+        for where, value in (("attribute", message.attributes.get(name)), ("envelope", envelope.get(name)))
+        if value != expected[name]
+    ]
+    if (
+        not envelope.get("body_omitted")
+        and not row.get("body_truncated")
+        and envelope.get("body") != row.get("body")
+    ):
+        problems.append("envelope body differs from the history row's (not byte-exact)")
+    if not matches(consumer.filter_policy, consumer.filter_policy_scope, message.attributes, message.body):
+        problems.append("its filter policy does not match this event: SNS should not have delivered it")
+    return "; ".join(problems) or None

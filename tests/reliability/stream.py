@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from tests.harness.strategies import TRICKY
 from tools.signing import sign
 
-from .local_stack import SourceDef
+from .deployed import SourceDef
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -67,9 +67,8 @@ KIND_WEIGHTS: dict[str, float] = {
     "unknown_path": 1,  # no such resource
     "poison": 1,  # a valid delivery whose processing fails on every attempt: DLQ
     # Operator faults (issue 9). Secrets written quoted or as a key/value object are the
-    # stripe, slack and stdwh sources' own (local_stack.DEFAULT_SOURCES), so every delivery
-    # to them covers that.
-    "secret_fixed_later": 2,  # to the source whose secret is mistyped: rejected, then requeued
+    # stripe, slack and billing sources' own (deployed.SENDERS), so every delivery to them
+    # covers that. A mistyped secret is the stream's tail (`generate`'s `mistyped`).
     "source_removed": 1,  # its source is missing from the processor's config: DLQ, replayed
     "conflict": 2,  # an earlier event's delivery id with a different body: a conflict row
     "fresh_delivery_id": 2,  # a captured github/shopify/hmac request resent under a new delivery id
@@ -77,6 +76,7 @@ KIND_WEIGHTS: dict[str, float] = {
 EDGE_FAULTS = ((500, 503), (503, 503), (400, 503), (403, 503), (302, 502))  # (SQS answer, client answer)
 SENDER_RETRY_CHANCE = 0.7  # a sender that got a 5xx delivers again
 DUPLICATE_WINDOW = 200  # duplicates resend one of the last N deliveries (fresh timestamps)
+TAIL_MISTYPED_SHARE = 0.25  # of the tail's requests go to the source whose secret is mistyped
 
 
 def event_id_for(source: SourceDef, delivery_id: str | None, queued_body: bytes) -> str:
@@ -313,6 +313,16 @@ def _new_id(rng: random.Random, prefix: str = "") -> str:
     return prefix + str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+# Event types by scheme, some matching examples/complete's consumers' filters and some not
+# (payments: stripe/billing payment_intent.* and invoice.*; repo-activity: github issues and
+# pull_request whose body's action is "opened").
+STRIPE_TYPES = ("invoice.paid", "payment_intent.succeeded", "payment_intent.created", "charge.refunded")
+STANDARD_WEBHOOKS_TYPES = ("user.created", "invoice.paid", "invoice.payment_failed", "invoices.x")
+GITHUB_TYPES = ("issues", "pull_request", "push", "ping")
+GITHUB_ACTIONS = ("opened", "opened", "closed", "edited")
+HEADER_TYPES = ("push", "orders/create", "invoice.paid", "ping", "custom.event")
+
+
 def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
     """A delivery the processor must record as processed."""
     scheme = source.scheme
@@ -320,10 +330,11 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
     data = {"nonce": nonce, "note": _text(rng), "pad": _padding(rng), "amount": rng.randint(0, 10**6)}
     content_type: str | None = JSON
     delivery_id: str | None = None
-    event_type: str | None = rng.choice(["push", "orders/create", "invoice.paid", "ping", "custom.event"])
+    event_type: str | None = rng.choice(GITHUB_TYPES if scheme == "github" else HEADER_TYPES)
     body: bytes
     if scheme == "stripe":
-        document: dict[str, Any] = {"object": "event", "type": "invoice.paid", "data": {"object": data}}
+        kind = rng.choice(STRIPE_TYPES)
+        document: dict[str, Any] = {"object": "event", "type": kind, "data": {"object": data}}
         if rng.random() < 0.9:
             delivery_id = _new_id(rng, "evt_")
             document = {"id": delivery_id, **document}
@@ -342,10 +353,11 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
         event_type = None
     elif scheme == "standard_webhooks":
         delivery_id = _new_id(rng, "msg_")
-        body, event_type = _json({"type": "user.created", "data": data}, rng), None
+        body = _json({"type": rng.choice(STANDARD_WEBHOOKS_TYPES), "data": data}, rng)
+        event_type = None
     elif scheme in ("github", "shopify"):
         delivery_id = _new_id(rng)
-        body = _json({"action": "opened", "payload": data}, rng)
+        body = _json({"action": rng.choice(GITHUB_ACTIONS), "payload": data}, rng)
         if scheme == "github" and FORM in source.content_types and rng.random() < 0.3:
             # A hook left at GitHub's default content type: payload=<urlencoded JSON>.
             content_type, body = FORM, urlencode({"payload": body.decode("utf-8")}).encode()
@@ -357,8 +369,10 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
             event_type = None
     else:  # none
         content_type = rng.choice([ct for ct in source.content_types])
-        if rng.random() < 0.7:
+        if source.delivery_id_header and rng.random() < 0.7:
             delivery_id = _new_id(rng, "d-")
+        if not source.event_type_header:
+            event_type = None
         if content_type == FORM:
             body = urlencode({"nonce": nonce, "note": _text(rng)}).encode()
         elif content_type == TEXT:
@@ -461,6 +475,20 @@ class Stream:
     seed: int
     requests: list[Planned]
     max_message_size: int
+    # The source whose secret the operator mistypes before the tail (requests[tail_start:])
+    # is sent, and fixes once it has drained.
+    mistyped: str | None = None
+    tail_start: int | None = None
+
+    @property
+    def head(self) -> Stream:
+        split = len(self.requests) if self.tail_start is None else self.tail_start
+        return dataclasses.replace(self, requests=self.requests[:split])
+
+    @property
+    def tail(self) -> Stream:
+        split = len(self.requests) if self.tail_start is None else self.tail_start
+        return dataclasses.replace(self, requests=self.requests[split:])
 
     def kinds(self) -> Counter[str]:
         return Counter(r.kind for r in self.requests)
@@ -474,15 +502,30 @@ def generate(
     seed: int,
     edge_fault_rate: float = 0.05,
     max_message_size: int = 16384,
+    mistyped: str | None = None,
 ) -> Stream:
-    """`size` requests (sender retries after an edge 5xx included)."""
-    # A source whose secret is mistyped only gets "secret_fixed_later" deliveries, so every
-    # rejected row of it is a real event that `history requeue` must recover.
-    mistyped = sorted(n for n in sources if sources[n].secret_typo)
-    names = sorted(n for n in sources if not sources[n].secret_typo)
-    signed = [n for n in names if sources[n].scheme != "none"]
-    timestamped = [n for n in names if sources[n].scheme in ("stripe", "slack", "standard_webhooks")]
-    form_sources = [n for n in names if FORM in sources[n].content_types]
+    """`size` requests (sender retries after an edge 5xx included).
+
+    With `mistyped` (a signed source), the stream's tail (from `Stream.tail_start`, about a
+    tenth of it) is sent after the operator wrote a wrong secret for that source. In the tail
+    the source gets only `secret_fixed_later` deliveries and resends of its processed events:
+    all valid, so all rejected first, then recovered by `history requeue` once the secret is
+    fixed. Every other kind goes to the other sources, so each rejected row the requeue
+    picks up is a real event.
+    """
+    if mistyped is not None and sources[mistyped].scheme == "none":
+        raise ValueError("a mistyped secret needs a signed source")
+    tail_from = size - max(4, size // 10) if mistyped else size + 1
+    tail_start: int | None = None  # set when the tail begins
+
+    def pools(exclude: str | None) -> tuple[list[str], list[str], list[str], list[str]]:
+        names = sorted(n for n in sources if n != exclude)
+        signed = [n for n in names if sources[n].scheme != "none"]
+        timestamped = [n for n in names if sources[n].scheme in ("stripe", "slack", "standard_webhooks")]
+        form_sources = [n for n in names if FORM in sources[n].content_types]
+        return names, signed, timestamped, form_sources
+
+    main_pools, tail_pools = pools(None), pools(mistyped)
     kinds = list(KIND_WEIGHTS)
     plan = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds], k=size)
     # Every kind at least once, wherever the stream is long enough: in place of "valid" slots
@@ -515,29 +558,45 @@ def generate(
             and r.delivery.delivery_id
             and not (r.rejected_first or r.orphaned or r.delivery.huge_size)
             and (r.delivery.source.scheme != "hmac_sha256" or r.delivery.source.delivery_id_header)
+            and not (in_tail and r.source == mistyped)
         ]
 
+    in_tail = False
     for kind in plan:
         if len(requests) >= size:
             break
+        if not in_tail and len(requests) >= tail_from:
+            in_tail, tail_start = True, len(requests)
+            kind = "secret_fixed_later"  # at least one
+        names, signed, timestamped, form_sources = tail_pools if in_tail else main_pools
+        if in_tail and rng.random() < TAIL_MISTYPED_SHARE:
+            kind = "secret_fixed_later"
         source = sources[rng.choice(names)]
         request: Planned
         if kind == "huge" and huge_budget <= 0:
             kind = "valid"
         conflict_candidates = settled_events(DELIVERY_ID_SCHEMES) if kind == "conflict" else []
         replay_candidates = settled_events(BODY_HASH_SCHEMES) if kind == "fresh_delivery_id" else []
+        # In the tail the mistyped source's rejected events may be resent (rejected too, then
+        # recovered as duplicates); its other endings may not: their reason could change.
+        resendable = [
+            r for r in recent if not in_tail or r.source != mistyped or r.expected_end == "processed"
+        ]
         if (
             kind == "valid"
-            or (kind == "duplicate" and not recent)
-            or (kind == "secret_fixed_later" and not mistyped)
+            or (kind == "duplicate" and not resendable)
             or (kind == "conflict" and not conflict_candidates)
             or (kind == "fresh_delivery_id" and not replay_candidates)
         ):
             request = plan_accepted(valid_delivery(rng, source), "valid")
         elif kind == "duplicate":
-            request = dataclasses.replace(rng.choice(recent), kind="duplicate")
+            original = rng.choice(resendable)
+            request = dataclasses.replace(original, kind="duplicate")
+            if in_tail and original.source == mistyped:
+                request.rejected_first = "signature_mismatch"
         elif kind == "secret_fixed_later":
-            request = plan_accepted(valid_delivery(rng, sources[rng.choice(mistyped)]), kind)
+            assert mistyped is not None
+            request = plan_accepted(valid_delivery(rng, sources[mistyped]), kind)
             request.rejected_first = "signature_mismatch"
         elif kind == "source_removed":
             request = plan_accepted(orphan(valid_delivery(rng, source)), kind)
@@ -649,7 +708,7 @@ def generate(
             # 403 from the local gateway; the deployed API maps it to 404 (gateway response).
             request = Planned(0, kind, path, delivery, frozenset({403, 404}), "none", method=method)
         else:  # poison
-            delivery = poison(valid_delivery(rng, sources.get("github", source)))
+            delivery = poison(valid_delivery(rng, sources["github"] if "github" in names else source))
             request = Planned(
                 0, "poison", f"/webhooks/{delivery.source.name}", delivery, frozenset({200}), "dlq"
             )
@@ -676,4 +735,10 @@ def generate(
                 add(request)
             continue
         add(request)
-    return Stream(seed=seed, requests=requests[:size], max_message_size=max_message_size)
+    return Stream(
+        seed=seed,
+        requests=requests[:size],
+        max_message_size=max_message_size,
+        mistyped=mistyped,
+        tail_start=len(requests[:size]) if tail_start is None else tail_start,
+    )

@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
+from tests.apply.scenarios import SECRETS
 from tools import webhookctl
 
 from .conftest import MAX_RECEIVE_COUNT
+from .deployed import SENDER_BY_NAME, AppliedStack, Consumer, Delivered, SourceDef
 from .faults import FaultInjector, FaultRates
-from .local_stack import DEFAULT_SOURCES, LocalStack, SourceDef
-from .reconcile import reconcile
+from .reconcile import Reconciliation, reconcile, reconcile_consumers
 from .scenario import check, ctl, drain, drive, processing
 from .stream import (
     Delivery,
@@ -35,15 +36,16 @@ from .stream import (
     valid_delivery,
 )
 
-# One worker runs the whole suite in order, on one moto server.
+# One worker runs the whole suite in order, on one applied stack.
 pytestmark = pytest.mark.xdist_group("reliability")
+GITHUB_SECRET = SECRETS["github"]
 
 
-def _source(stack: LocalStack, name: str) -> SourceDef:
+def _source(stack: AppliedStack, name: str) -> SourceDef:
     return stack.sources[name]
 
 
-def _valid(stack: LocalStack, rng: random.Random, n: int, source: str = "github") -> list[Planned]:
+def _valid(stack: AppliedStack, rng: random.Random, n: int, source: str = "github") -> list[Planned]:
     return [plan_accepted(valid_delivery(rng, _source(stack, source))) for _ in range(n)]
 
 
@@ -62,7 +64,7 @@ def _assert_reconciled(result: Any) -> None:
 
 
 @pytest.mark.parametrize("crash_after", [0, 2, 5])
-def test_crash_mid_batch_redelivers_without_duplicates(stack: LocalStack, crash_after: int) -> None:
+def test_crash_mid_batch_redelivers_without_duplicates(stack: AppliedStack, crash_after: int) -> None:
     """The function dies after k records (k=5: after all of them, killed at its timeout): the
     whole batch comes back; the rows already written are redeliveries of the same request,
     not duplicates, and nothing is written twice."""
@@ -81,7 +83,7 @@ def test_crash_mid_batch_redelivers_without_duplicates(stack: LocalStack, crash_
     assert all(row.get("duplicate_count") == 0 and "duplicate_request_ids" not in row for row in rows)
 
 
-def test_timeout_hands_unstarted_records_back(stack: LocalStack) -> None:
+def test_timeout_hands_unstarted_records_back(stack: AppliedStack) -> None:
     """Remaining time drops below the safety margin after 1 record: the rest are returned to
     the queue unstarted and processed on a later receive, each exactly once."""
     stream = as_stream(_valid(stack, random.Random(7), 6))
@@ -94,12 +96,12 @@ def test_timeout_hands_unstarted_records_back(stack: LocalStack) -> None:
     assert _writes(injector)["stored"] == 6
 
 
-def test_throttling_lost_responses_and_secret_failures(stack: LocalStack) -> None:
+def test_throttling_lost_responses_and_secret_failures(stack: AppliedStack) -> None:
     """Half the writes throttled, half the applied writes' responses lost, half the secret
     fetches failing (cold containers): every event still ends processed exactly once, and a
     write whose response was lost comes back as a redelivery, never a duplicate."""
     rng = random.Random(3)
-    requests = _valid(stack, rng, 8) + _valid(stack, rng, 8, "stripe") + _valid(stack, rng, 4, "open")
+    requests = _valid(stack, rng, 8) + _valid(stack, rng, 8, "stripe") + _valid(stack, rng, 4, "internal")
     stream = as_stream(requests)
     injector = _injector(throttle=0.5, lost_response=0.5, secrets=0.5, cold_start=1.0)
     with processing(stack, injector):
@@ -112,7 +114,7 @@ def test_throttling_lost_responses_and_secret_failures(stack: LocalStack) -> Non
     assert _writes(injector)["duplicate"] == 0
 
 
-def test_exact_duplicates_and_forgeries(stack: LocalStack) -> None:
+def test_exact_duplicates_and_forgeries(stack: AppliedStack) -> None:
     """The same delivery three times (two exact resends) is one row with two duplicate request
     ids; a forged copy (same ids and body, wrong secret) is a rejected row of its own."""
     rng = random.Random(4)
@@ -136,7 +138,7 @@ def test_exact_duplicates_and_forgeries(stack: LocalStack) -> None:
     assert rows[f"github#request:{forged.request_id}"]["reason"] == "signature_mismatch"
 
 
-def test_visibility_timeout_expiry_second_consumer(stack: LocalStack) -> None:
+def test_visibility_timeout_expiry_second_consumer(stack: AppliedStack) -> None:
     """Every invocation outlives its visibility timeout: a second consumer processes the same
     messages meanwhile. One row per event, the second write a redelivery."""
     stream = as_stream(_valid(stack, random.Random(5), 6))
@@ -153,7 +155,7 @@ def test_visibility_timeout_expiry_second_consumer(stack: LocalStack) -> None:
     ("sqs_status", "answer"), [(500, 503), (503, 503), (400, 503), (403, 503), (302, 502)]
 )
 def test_edge_sqs_failure_answers_5xx_and_queues_nothing(
-    stack: LocalStack, sqs_status: int, answer: int
+    stack: AppliedStack, sqs_status: int, answer: int
 ) -> None:
     """SendMessage fails at the edge: the sender gets a 5xx, nothing is queued or stored; its
     retry is accepted and processed once."""
@@ -170,7 +172,7 @@ def test_edge_sqs_failure_answers_5xx_and_queues_nothing(
     assert failed.edge_fault_fired
 
 
-def test_poison_ends_in_the_dlq_exactly_once(stack: LocalStack) -> None:
+def test_poison_ends_in_the_dlq_exactly_once(stack: AppliedStack) -> None:
     """A delivery that fails on every attempt reaches the DLQ after maxReceiveCount receives,
     once, with its body and attributes; the rest of its batch is unaffected."""
     rng = random.Random(6)
@@ -187,7 +189,7 @@ def test_poison_ends_in_the_dlq_exactly_once(stack: LocalStack) -> None:
     assert injector.ledger.attempts[bad.request_id] == MAX_RECEIVE_COUNT
 
 
-def test_ack_lost_on_every_attempt_is_caught_and_replay_is_a_no_op(stack: LocalStack) -> None:
+def test_ack_lost_on_every_attempt_is_caught_and_replay_is_a_no_op(stack: AppliedStack) -> None:
     """Beyond the retry budget: a record processed fine whose acknowledgement is lost on every
     receive ends BOTH in history and in the DLQ. The check reports it as processed twice;
     replaying the DLQ copy is a redelivery of the same request: the row does not change."""
@@ -223,14 +225,14 @@ def test_ack_lost_on_every_attempt_is_caught_and_replay_is_a_no_op(stack: LocalS
 @pytest.mark.parametrize(
     "secret_string",
     [
-        '"reliability github secret"\n',  # the README's old rotation advice, pasted with a newline
-        ' {"secret": "reliability github secret"} ',  # the Secrets Manager console's key/value form
-        '{"secret": ["reliability github secret-new", "reliability github secret"]}',
-        '\n["reliability github secret"]\n',
+        f'"{GITHUB_SECRET}"\n',  # the README's old rotation advice, pasted with a newline
+        f' {{"secret": "{GITHUB_SECRET}"}} ',  # the Secrets Manager console's key/value form
+        f'{{"secret": ["{GITHUB_SECRET}-new", "{GITHUB_SECRET}"]}}',
+        f'\n["{GITHUB_SECRET}"]\n',
     ],
     ids=["quoted", "object", "object_array", "array_newlines"],
 )
-def test_secret_written_quoted_or_as_object_still_verifies(stack: LocalStack, secret_string: str) -> None:
+def test_secret_written_quoted_or_as_object_still_verifies(stack: AppliedStack, secret_string: str) -> None:
     """The operator writes the secret in a form other than the plain string: every event still
     verifies (before issue 9 the quotes became part of the key: every event rejected)."""
     stack.write_secret("github", secret_string)
@@ -241,11 +243,11 @@ def test_secret_written_quoted_or_as_object_still_verifies(stack: LocalStack, se
     _assert_reconciled(check(stack, stream, injector, [runner]))
 
 
-def test_unusable_secret_waits_in_the_dlq_never_rejected(stack: LocalStack) -> None:
+def test_unusable_secret_waits_in_the_dlq_never_rejected(stack: AppliedStack) -> None:
     """A secret the processor cannot use (a key/value object with another key) is our fault:
     transient `secret_unusable`, so the events wait in the queue, then the DLQ, and are
     processed by a replay once the secret is fixed."""
-    stack.write_secret("github", '{"password": "reliability github secret"}')
+    stack.write_secret("github", json.dumps({"password": GITHUB_SECRET}))
     stream = as_stream(_valid(stack, random.Random(32), 2))
     for request in stream.requests:
         request.expected_end = "dlq"
@@ -265,7 +267,7 @@ def test_unusable_secret_waits_in_the_dlq_never_rejected(stack: LocalStack) -> N
     _assert_reconciled(check(stack, stream, injector, runners))
 
 
-def test_source_removed_while_queued_goes_to_the_dlq_then_replays(stack: LocalStack) -> None:
+def test_source_removed_while_queued_goes_to_the_dlq_then_replays(stack: AppliedStack) -> None:
     """The processor's configuration loses `stripe` while its messages are queued (the API
     still has the route): `unknown_source` is transient, so they reach the DLQ, never an
     invalid row. Once the source is back, `dlq replay` processes each exactly once."""
@@ -295,7 +297,7 @@ def test_source_removed_while_queued_goes_to_the_dlq_then_replays(stack: LocalSt
     _assert_reconciled(check(stack, stream, injector, runners))
 
 
-def test_stream_orphan_fault_matches_a_removed_source(stack: LocalStack) -> None:
+def test_stream_orphan_fault_matches_a_removed_source(stack: AppliedStack) -> None:
     """The stream's version of the fault (ORPHAN_TOKEN: the processor sees a configuration
     without the delivery's source) ends the same way: DLQ as transient unknown_source, then
     processed once by a replay after the source is back."""
@@ -321,7 +323,7 @@ def test_stream_orphan_fault_matches_a_removed_source(stack: LocalStack) -> None
     _assert_reconciled(check(stack, stream, injector, runners))
 
 
-def test_conflicting_body_under_a_known_id_is_a_conflict_row(stack: LocalStack) -> None:
+def test_conflicting_body_under_a_known_id_is_a_conflict_row(stack: AppliedStack) -> None:
     """A second, validly signed body under an event id already recorded is never counted as a
     duplicate: the first row gets conflict_count and the request id, the second body is kept
     in a `conflict` row of its own; an exact resend of either is a duplicate or a conflict of
@@ -372,7 +374,7 @@ def test_conflicting_body_under_a_known_id_is_a_conflict_row(stack: LocalStack) 
     ids=["lost_response", "lost_ack", "throttle", "crash"],
 )
 def test_conflict_recorded_once_whatever_fails_between_its_writes(
-    stack: LocalStack, rates: FaultRates
+    stack: AppliedStack, rates: FaultRates
 ) -> None:
     """A conflict takes two writes (its own row, then the count on the first row). Whatever fails
     in between or after (a write whose response is lost, throttling, a crash, a lost ack), the
@@ -394,7 +396,7 @@ def test_conflict_recorded_once_whatever_fails_between_its_writes(
     assert rows[f"stripe#request:{other.request_id}"]["status"] == "conflict"
 
 
-def test_replayed_github_request_under_fresh_delivery_ids_is_a_duplicate(stack: LocalStack) -> None:
+def test_replayed_github_request_under_fresh_delivery_ids_is_a_duplicate(stack: AppliedStack) -> None:
     """A captured GitHub request resent with new X-GitHub-Delivery ids still verifies (GitHub
     signs the body only): each copy is a counted duplicate of the first row, never a new event."""
     rng = random.Random(36)
@@ -421,7 +423,7 @@ def test_the_check_accounts_for_conflicts_and_superseded_rows() -> None:
     """The reconciliation of issue 9's rows: a conflicting body counted as a duplicate, a
     conflict row its event does not list, and a superseded row whose event does not hold the
     request are all reported; the consistent cases are not."""
-    source = DEFAULT_SOURCES[0]  # stripe
+    source = SENDER_BY_NAME["stripe"]
     rng = random.Random(37)
     first = plan_accepted(valid_delivery(rng, source))
     while first.delivery.delivery_id is None:
@@ -503,7 +505,7 @@ def test_the_check_accounts_for_conflicts_and_superseded_rows() -> None:
 
 def test_the_check_reports_every_kind_of_mismatch() -> None:
     """The reconciliation itself: given a bad outcome, it names the request ids and the seed."""
-    source = DEFAULT_SOURCES[1]  # github
+    source = SENDER_BY_NAME["github"]
     rng = random.Random(9)
     requests = [plan_accepted(valid_delivery(rng, source)) for _ in range(5)]
     refused = plan_accepted(valid_delivery(rng, source))
@@ -550,3 +552,70 @@ def test_the_check_reports_every_kind_of_mismatch() -> None:
     report = result.report()
     assert "seed=4242" in report and "RELIABILITY_SEED=4242" in report
     assert all(f"req-{i}" in report for i in (1, 2, 3, 4, 5))
+
+
+def test_the_check_reports_consumer_deliveries() -> None:
+    """The consumers' reconciliation: an event missing from a consumer its filter matches, a
+    copy SNS should have filtered out, a message for an event that was never processed, and
+    an envelope that disagrees with its row are all reported; extra copies are not."""
+    consumers = {
+        "payments": Consumer(
+            "payments",
+            "q-payments",
+            "dlq-payments",
+            {"source": ["stripe"], "event_type": [{"prefix": "invoice."}]},
+            "MessageAttributes",
+        ),
+        "repo": Consumer("repo", "q-repo", "dlq-repo", {"json": {"action": ["opened"]}}, "MessageBody"),
+        "audit": Consumer("audit", "q-audit", "dlq-audit", None, "MessageAttributes"),
+    }
+    schemes = {"stripe": "stripe", "github": "github"}
+
+    def row(
+        event_id: str, source: str, event_type: str, body: str, status: str = "processed"
+    ) -> dict[str, Any]:
+        return {
+            "event_id": event_id,
+            "source": source,
+            "event_type": event_type,
+            "status": status,
+            "body": body,
+            "request_id": f"req-{event_id}",
+        }
+
+    rows = [
+        row("stripe#1", "stripe", "invoice.paid", '{"id":"1"}'),
+        row("stripe#2", "stripe", "charge.refunded", '{"id":"2"}'),
+        row("github#3", "github", "issues", '{"action":"opened"}'),
+        row("stripe#request:r", "stripe", "invoice.paid", "{}", status="rejected"),
+    ]
+
+    def copy(consumer: str, r: dict[str, Any], **changes: Any) -> Delivered:
+        attributes = {"source": r["source"], "event_type": r["event_type"], "event_id": r["event_id"]}
+        attributes["scheme"] = schemes[r["source"]]
+        envelope = {**attributes, "schema_version": 1, "body": r["body"], "json": json.loads(r["body"])}
+        envelope.update(changes)
+        return Delivered(consumer, "queue", f"m-{consumer}-{r['event_id']}", json.dumps(envelope), attributes)
+
+    inbox = {
+        "payments": [copy("payments", rows[0]), copy("payments", rows[0]), copy("payments", rows[1])],
+        "repo": [],  # github#3 matches: not delivered
+        "audit": [
+            copy("audit", rows[0]),
+            copy("audit", rows[1], body='{"id":"2 "}'),
+            copy("audit", rows[2]),
+            copy("audit", rows[3]),
+        ],
+    }
+    result = Reconciliation(seed=1)
+    reconcile_consumers(result, rows, consumers, inbox, schemes)
+    found = {(f.problem, f.request_id) for f in result.findings}
+    assert ("not delivered", "req-github#3") in found
+    assert result.lost_to_consumers == 1
+    wrong = [f.detail for f in result.findings if f.problem == "wrong consumer message"]
+    assert any("payments" in d and "filter policy does not match" in d for d in wrong)  # stripe#2 to payments
+    assert any("audit" in d and "not byte-exact" in d for d in wrong)
+    assert any("audit" in d and "not a processed history row" in d for d in wrong)
+    assert len(result.findings) == 4, result.report()
+    summary = dict(result.summary)
+    assert "1 extra copies" in summary["  consumer payments"]

@@ -1,14 +1,19 @@
 """Issue 5: every 2xx webhook ends exactly once in history or the DLQ, under injected faults.
 
-A mixed stream (all source kinds, duplicates, redeliveries, bad inputs) runs through the
-local gateway (the deployed API config and the real templates), SQS, the event source
-mapping poller and the real processor, with faults injected throughout. Issue 9 adds the
-operator's faults: secrets written quoted or as a key/value object, a mistyped secret fixed
-after its events were rejected (then `history requeue`), a source removed while its messages
-were queued (DLQ, then `dlq replay` once it is back), conflicting bodies under a known id and
-captured GitHub/Shopify/HMAC requests resent under fresh delivery ids. Once the operator's
-fixes have drained, every request is reconciled. One seed, drawn by hypothesis, fixes the stream, the fault rates
-and the batch size; it is printed with the summary and on failure.
+A mixed stream (all source kinds, duplicates, redeliveries, bad inputs) runs through
+examples/complete as Terraform applied it (conftest.py): the local gateway executing the
+deployed API and templates, the deployed queues, table and secrets, the event source
+mapping poller and the real processor configured as the deployed function, with faults
+injected throughout. Issue 9 adds the operator's faults: secrets written quoted or as a
+key/value object, a mistyped secret (PutSecretValue) fixed after its events were rejected
+(then `history requeue --since` the typo), a source removed while its messages were queued
+(DLQ, then `dlq replay` once it is back), conflicting bodies under a known id and captured
+GitHub/Shopify/HMAC requests resent under fresh delivery ids. Issue 10 adds the consumers:
+every processed event reaches each consumer whose applied filter policy matches it, and no
+other (SNS -> SQS by moto), with PublishBatch failures and crashes before the publish
+injected. Once the operator's fixes have drained, every request and every consumer message
+is reconciled. One seed, drawn by hypothesis, fixes the stream, the fault rates, the
+mistyped source and the batch size; it is printed with the summary and on failure.
 
     make test                                 # small streams (RELIABILITY_SIZE, default 150)
     make soak                                 # SOAK_SIZE webhooks (default 10000), -m slow
@@ -25,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
-from .conftest import ReliabilityAccount
+from .deployed import AppliedStack
 from .faults import FaultInjector, FaultRates
 from .reconcile import Reconciliation
 from .scenario import check, drive, processing, recover_operator_faults
@@ -38,8 +43,6 @@ SMALL_SIZE = int(os.environ.get("RELIABILITY_SIZE", "150"))
 SMALL_EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "2"))
 SOAK_SIZE = int(os.environ.get("SOAK_SIZE", "10000"))
 FIXED_SEED = os.environ.get("RELIABILITY_SEED")
-MAX_RECEIVE_COUNT = 3
-MAX_MESSAGE_SIZE = 16384  # queue_max_message_size: small, so oversize bodies stay cheap
 
 # Hypothesis tries the simplest value first, so the small runs check seed 0 and then fresh
 # seeds. The soak runs one example, so its draw is mixed with a per-run salt to get a new
@@ -65,41 +68,53 @@ def _settings(examples: int) -> settings:
     )
 
 
-def run_stream(
-    account: ReliabilityAccount, seed: int, size: int, *, senders: int, pollers: int
-) -> Reconciliation:
+def run_stream(stack: AppliedStack, seed: int, size: int, *, senders: int, pollers: int) -> Reconciliation:
     rng = random.Random(seed)
     rates = FaultRates.from_rng(rng)
     batch_size = rng.choice([3, 10, 10])
-    stack = account.new_stack(max_receive_count=MAX_RECEIVE_COUNT, max_message_size=MAX_MESSAGE_SIZE)
+    mistyped = rng.choice(sorted(name for name, s in stack.sources.items() if s.scheme != "none"))
     stream = generate(
-        rng, size, stack.sources, seed=seed, edge_fault_rate=rates.edge, max_message_size=MAX_MESSAGE_SIZE
+        rng,
+        size,
+        stack.sources,
+        seed=seed,
+        edge_fault_rate=rates.edge,
+        max_message_size=stack.max_message_size,
+        mistyped=mistyped,
     )
-    injector = FaultInjector(rates, random.Random(rng.getrandbits(64)), MAX_RECEIVE_COUNT)
+    injector = FaultInjector(rates, random.Random(rng.getrandbits(64)), stack.max_receive_count)
+    options = {"batch_size": batch_size, "senders": senders, "pollers": pollers}
     started = time.monotonic()
     with processing(stack, injector):
-        runner = drive(
-            stack,
-            injector,
-            stream,
-            batch_size=batch_size,
-            senders=senders,
-            pollers=pollers,
-            time_limit_s=300 + 0.5 * size,
+        runners = [drive(stack, injector, stream.head, time_limit_s=300 + 0.5 * size, **options)]
+        # The operator writes a wrong value into one source's secret; the containers pick it
+        # up (their cache expires). Everything the tail sends that source is rejected.
+        typo_at_ms = int(time.time() * 1000)
+        stack.mistype_secret(mistyped)
+        injector.forget_secrets()
+        runners.append(drive(stack, injector, stream.tail, time_limit_s=300 + 0.5 * size, **options))
+        # The operator's faults are fixed: removed sources back (DLQ replayed), the mistyped
+        # secret corrected (the rows it rejected requeued).
+        recovery = recover_operator_faults(
+            stack, injector, stream, mistyped_since_ms=typo_at_ms, senders=senders, pollers=pollers
         )
-        # The operator's faults are fixed: removed sources back (DLQ replayed), mistyped
-        # secrets corrected (rejected rows requeued).
-        recovery = recover_operator_faults(stack, injector, stream, senders=senders, pollers=pollers)
-    stats = runner.stats
+    stats = [runner.stats for runner in runners]
     extra = [
         ("fault rates", ", ".join(f"{k}={v}" for k, v in vars(rates).items())),
-        ("batch size / maxReceiveCount", f"{batch_size} / {MAX_RECEIVE_COUNT}"),
+        ("batch size / maxReceiveCount", f"{batch_size} / {stack.max_receive_count}"),
         ("senders / pollers", f"{senders} / {pollers}"),
-        ("poll rounds / messages received", f"{stats.poll_rounds} / {stats.received}"),
+        ("mistyped secret / tail", f"{mistyped} / {len(stream.tail.requests)} requests"),
+        (
+            "poll rounds / messages received",
+            f"{sum(s.poll_rounds for s in stats)} / {sum(s.received for s in stats)}",
+        ),
         ("stale receipt handles ignored", stack.consumer_sqs.stale_operations),
-        ("send phase / drained after", f"{stats.send_s:.1f} s / {stats.wall_s:.1f} s"),
+        (
+            "send phase / drained after",
+            f"{sum(s.send_s for s in stats):.1f} s / {sum(s.wall_s for s in stats):.1f} s",
+        ),
     ]
-    result = check(stack, stream, injector, [runner], extra, recovery)
+    result = check(stack, stream, injector, runners, extra, recovery)
     wall = time.monotonic() - started
     result.summary.append(
         ("wall time (stream + drain + reconcile)", f"{wall:.1f} s ({size / wall:.1f} webhooks/s)")
@@ -110,22 +125,24 @@ def run_stream(
 @_settings(SMALL_EXAMPLES)
 @given(seed=SEEDS)
 @_fixed_seed
-def test_stream_reconciles(reliability_account: ReliabilityAccount, seed: int) -> None:
+def test_stream_reconciles(applied: AppliedStack, seed: int) -> None:
     note(f"seed={seed}")
-    result = run_stream(reliability_account, seed, SMALL_SIZE, senders=2, pollers=2)
+    applied.clear()
+    result = run_stream(applied, seed, SMALL_SIZE, senders=2, pollers=2)
     print(result.report())
     assert result.ok, result.report()
-    assert result.lost == 0 and result.processed_twice == 0
+    assert result.lost == 0 and result.processed_twice == 0 and result.lost_to_consumers == 0
 
 
 @pytest.mark.slow
 @_settings(1)
 @given(seed=RANDOM_SEEDS)
 @_fixed_seed
-def test_soak_stream_reconciles(reliability_account: ReliabilityAccount, seed: int) -> None:
+def test_soak_stream_reconciles(applied: AppliedStack, seed: int) -> None:
     note(f"seed={seed}")
-    result = run_stream(reliability_account, seed, SOAK_SIZE, senders=4, pollers=3)
+    applied.clear()
+    result = run_stream(applied, seed, SOAK_SIZE, senders=4, pollers=3)
     print(result.report())
     assert dict(result.summary)["requests sent"] == SOAK_SIZE
     assert result.ok, result.report()
-    assert result.lost == 0 and result.processed_twice == 0
+    assert result.lost == 0 and result.processed_twice == 0 and result.lost_to_consumers == 0

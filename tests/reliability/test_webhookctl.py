@@ -18,22 +18,22 @@ import pytest
 from tools import webhookctl
 
 from .conftest import MAX_RECEIVE_COUNT
+from .deployed import AppliedStack
 from .faults import FaultInjector, FaultRates
-from .local_stack import LocalStack
 from .scenario import check, drain, drive, processing
 from .stream import Delivery, Planned, as_stream, plan_accepted, poison, valid_delivery
 
-# One worker runs the whole suite in order, on one moto server.
+# One worker runs the whole suite in order, on one applied stack.
 pytestmark = pytest.mark.xdist_group("reliability")
 
 
-def ctl(stack: LocalStack, *argv: str) -> tuple[int, str]:
+def ctl(stack: AppliedStack, *argv: str) -> tuple[int, str]:
     out = io.StringIO()
     code = webhookctl.main(["--endpoint-url", stack.endpoint_url, "--region", "us-east-1", *argv], out=out)
     return code, out.getvalue()
 
 
-def ctl_json(stack: LocalStack, *argv: str) -> Any:
+def ctl_json(stack: AppliedStack, *argv: str) -> Any:
     code, out = ctl(stack, "--json", *argv)
     assert code == 0, out
     return json.loads(out)
@@ -74,7 +74,7 @@ def test_help_describes_every_command(capsys: pytest.CaptureFixture[str]) -> Non
     assert exit_info.value.code == 2
 
 
-def test_poison_replayed_after_the_fault_is_removed_ends_in_history_once(stack: LocalStack) -> None:
+def test_poison_replayed_after_the_fault_is_removed_ends_in_history_once(stack: AppliedStack) -> None:
     rng = random.Random(11)
     bad = plan_accepted(poison(valid_delivery(rng, stack.sources["github"])), "poison")
     bad.expected_end = "dlq"
@@ -113,13 +113,13 @@ def test_poison_replayed_after_the_fault_is_removed_ends_in_history_once(stack: 
     assert [r["request_id"] for r in listed] == [bad.request_id]
 
 
-def test_secrets_outage_then_replay(stack: LocalStack) -> None:
+def test_secrets_outage_then_replay(stack: AppliedStack) -> None:
     """Secrets Manager is down for the whole run: signed deliveries exhaust their receives and
     land in the DLQ (never rejected for our fault); unsigned ones are processed. Once it is
     back, a replay processes each signed one exactly once (its signature attribute intact)."""
     rng = random.Random(12)
     signed = [plan_accepted(valid_delivery(rng, stack.sources[n])) for n in ("github", "stripe", "github")]
-    unsigned = [plan_accepted(valid_delivery(rng, stack.sources["open"])) for _ in range(2)]
+    unsigned = [plan_accepted(valid_delivery(rng, stack.sources["internal"])) for _ in range(2)]
     for request in signed:
         request.expected_end = "dlq"
     stream = as_stream([*signed, *unsigned])
@@ -142,13 +142,13 @@ def test_secrets_outage_then_replay(stack: LocalStack) -> None:
     assert result.ok, result.report()
 
 
-def _dlq_messages(stack: LocalStack, n: int) -> list[tuple[str, dict[str, Any]]]:
+def _dlq_messages(stack: AppliedStack, n: int) -> list[tuple[str, dict[str, Any]]]:
     """Messages put straight into the DLQ, with attributes as the API Gateway template writes them."""
     sent = []
     for i in range(n):
         body = json.dumps({"n": i, "text": "é & + = % \n 😀"}, ensure_ascii=False)
         attributes = {
-            "source": {"DataType": "String", "StringValue": "open"},
+            "source": {"DataType": "String", "StringValue": "internal"},
             "request_id": {"DataType": "String", "StringValue": f"req-{i}"},
             "received_at_ms": {"DataType": "Number", "StringValue": "1700000000000"},
             "content_type": {"DataType": "String", "StringValue": "application/json"},
@@ -171,7 +171,7 @@ def _bodies_and_attributes(messages: list[dict[str, Any]]) -> list[tuple[str, di
     )
 
 
-def test_replay_is_partial_safe_and_preserves_messages(stack: LocalStack) -> None:
+def test_replay_is_partial_safe_and_preserves_messages(stack: AppliedStack) -> None:
     sent = _dlq_messages(stack, 3)
 
     # The main queue is unreachable: nothing is deleted from the DLQ.
@@ -193,7 +193,7 @@ def test_replay_is_partial_safe_and_preserves_messages(stack: LocalStack) -> Non
     assert _bodies_and_attributes(stack.peek_queue(stack.queue_url)) == sorted(sent)
 
 
-def test_history_list_filters_and_show(stack: LocalStack) -> None:
+def test_history_list_filters_and_show(stack: AppliedStack) -> None:
     rng = random.Random(13)
     processed = [plan_accepted(valid_delivery(rng, stack.sources["github"])) for _ in range(3)]
     forged = valid_delivery(rng, stack.sources["github"])
@@ -245,7 +245,7 @@ def test_history_list_filters_and_show(stack: LocalStack) -> None:
 # --------------------------------------------------------------------------- history requeue
 
 
-def _rows(stack: LocalStack) -> dict[str, dict[str, Any]]:
+def _rows(stack: AppliedStack) -> dict[str, dict[str, Any]]:
     return {row["event_id"]: row for row in stack.scan_history()}
 
 
@@ -255,19 +255,20 @@ def _replay_id(output: str) -> str:
     return first.split()[1]
 
 
-def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
-    """The operator mistyped `late`'s secret: its events are rejected (rows with body and
-    message attributes). Once the secret is fixed, `history requeue` re-verifies them: each
+def test_secret_fixed_after_rejections_then_requeue(stack: AppliedStack) -> None:
+    """The operator mistyped stripe's secret (PutSecretValue): its events are rejected (rows with
+    body and message attributes). Once the secret is fixed, `history requeue` re-verifies them: each
     event ends as exactly one processed row under its event id, its rejected rows superseded.
     Requeueing twice (before the first run is processed) only re-delivers; a third run skips
     the superseded rows. A real forgery stays rejected."""
     rng = random.Random(21)
-    late = stack.sources["late"]
-    events = [plan_accepted(valid_delivery(rng, late), "secret_fixed_later") for _ in range(3)]
+    stack.mistype_secret("stripe")
+    stripe = stack.sources["stripe"]
+    events = [plan_accepted(valid_delivery(rng, stripe), "secret_fixed_later") for _ in range(3)]
     resend = plan_accepted(events[0].delivery, "duplicate")
     real = events[1].delivery
     forged = plan_accepted(
-        Delivery(late, real.body, real.content_type, real.delivery_id, real.event_type, "wrong_secret"),
+        Delivery(stripe, real.body, real.content_type, real.delivery_id, real.event_type, "wrong_secret"),
         "forged",
     )
     bystander = plan_accepted(valid_delivery(rng, stack.sources["github"]))
@@ -280,16 +281,16 @@ def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
         runners = [drive(stack, injector, stream, senders=1, pollers=1, overlap=False)]
         rows = _rows(stack)
         for request in (*events, resend, forged):
-            row = rows[f"late#request:{request.request_id}"]
+            row = rows[f"stripe#request:{request.request_id}"]
             assert (row["status"], row["reason"]) == ("rejected", "signature_mismatch")
             attributes = row["message_attributes"]
-            assert attributes["request_id"] == request.request_id and attributes["source"] == "late"
+            assert attributes["request_id"] == request.request_id and attributes["source"] == "stripe"
             assert attributes["signature"] == request.delivery.headers()["Stripe-Signature"]
             assert attributes["received_at_ms"].isdigit()
             assert row["body"].encode() == request.delivery.body and not row["body_truncated"]
 
         # Dry runs: counts and what would be sent; nothing is sent.
-        code, out = ctl(stack, "history", "requeue", *table, "--source", "late", "--dry-run")
+        code, out = ctl(stack, "history", "requeue", *table, "--source", "stripe", "--dry-run")
         assert code == 0, out
         assert "would requeue 5 row(s)" in out and '"replay_id": "rq-' in out and "received_at_ms" in out
         assert stack.queue_depth(stack.queue_url) == 0
@@ -305,7 +306,7 @@ def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
                 "requeue",
                 *table,
                 "--source",
-                "late",
+                "stripe",
                 "--reason",
                 "stale_timestamp",
                 "--dry-run",
@@ -313,13 +314,13 @@ def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
             == []
         )
         before = ctl_json(
-            stack, "history", "requeue", *table, "--source", "late", "--until", "2020-01-01", "--dry-run"
+            stack, "history", "requeue", *table, "--source", "stripe", "--until", "2020-01-01", "--dry-run"
         )
         assert before["requeued"] == []
         tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
         window = ["--since", "2020-01-01", "--until", tomorrow, "--dry-run"]
         assert (
-            len(ctl_json(stack, "history", "requeue", *table, "--source", "late", *window)["requeued"]) == 5
+            len(ctl_json(stack, "history", "requeue", *table, "--source", "stripe", *window)["requeued"]) == 5
         )
         one = ctl_json(
             stack,
@@ -327,7 +328,7 @@ def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
             "requeue",
             *table,
             "--event-id",
-            f"late#request:{events[2].request_id}",
+            f"stripe#request:{events[2].request_id}",
             "--dry-run",
         )
         assert [r["request_id"] for r in one["requeued"]] == [events[2].request_id]
@@ -336,9 +337,9 @@ def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
         assert stack.queue_depth(stack.queue_url) == 0
 
         # The fix, then two requeue runs before any of it is processed.
-        stack.fix_secret("late")
+        stack.fix_secret("stripe")
         injector.forget_secrets()
-        requeue = ["history", "requeue", *table, "--source", "late", "--queue-url", stack.queue_url]
+        requeue = ["history", "requeue", *table, "--source", "stripe", "--queue-url", stack.queue_url]
         code, first = ctl(stack, *requeue)
         assert code == 0 and "requeued 5 row(s)" in first, first
         code, second = ctl(stack, *requeue)
@@ -363,15 +364,15 @@ def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
     print(result.report())
     assert result.ok, result.report()
     rows = _rows(stack)
-    processed = [row for row in rows.values() if row["status"] == "processed" and row["source"] == "late"]
+    processed = [row for row in rows.values() if row["status"] == "processed" and row["source"] == "stripe"]
     assert sorted(row["event_id"] for row in processed) == sorted(r.expected_event_id for r in events)
     for request in events:
         row = rows[request.expected_event_id]
         assert row["replay_id"] in replay_ids
-        assert rows[f"late#request:{request.request_id}"]["superseded_by"] == request.expected_event_id
+        assert rows[f"stripe#request:{request.request_id}"]["superseded_by"] == request.expected_event_id
     assert rows[events[0].expected_event_id]["duplicate_count"] == 1
-    assert rows[f"late#request:{resend.request_id}"]["superseded_by"] == events[0].expected_event_id
-    forged_row = rows[f"late#request:{forged.request_id}"]
+    assert rows[f"stripe#request:{resend.request_id}"]["superseded_by"] == events[0].expected_event_id
+    forged_row = rows[f"stripe#request:{forged.request_id}"]
     assert forged_row["status"] == "rejected" and "superseded_by" not in forged_row
     # Each event stored once; every later copy a redelivery of the same request.
     for request in (*events, resend):
@@ -385,14 +386,14 @@ def test_secret_fixed_after_rejections_then_requeue(stack: LocalStack) -> None:
     )
 
 
-def test_requeue_refuses_truncated_and_legacy_rows(stack: LocalStack) -> None:
+def test_requeue_refuses_truncated_and_legacy_rows(stack: AppliedStack) -> None:
     """A row whose body was cut can never verify again, and one written before message attributes
     were stored has no signature to verify: both are refused (and counted), nothing is sent;
     an already superseded row is skipped."""
     injector = FaultInjector(FaultRates(), random.Random(5), MAX_RECEIVE_COUNT)
     big = json.dumps({"pad": "é" * 3000})  # 6 KB: more than INVALID_BODY_BYTES
     attributes = {
-        "source": {"DataType": "String", "StringValue": "open"},
+        "source": {"DataType": "String", "StringValue": "internal"},
         "request_id": {"DataType": "String", "StringValue": "req-not-from-our-template"},
         "content_type": {"DataType": "String", "StringValue": "application/json"},
     }  # no received_at_ms: a message not written by our template is recorded invalid
@@ -428,7 +429,7 @@ def test_requeue_refuses_truncated_and_legacy_rows(stack: LocalStack) -> None:
     stack.dynamodb.put_item(TableName=stack.table_name, Item=recovered)
 
     table = ["--table", stack.table_name, "--queue-url", stack.queue_url]
-    code, out = ctl(stack, "history", "requeue", *table, "--source", "open", "--status", "invalid")
+    code, out = ctl(stack, "history", "requeue", *table, "--source", "internal", "--status", "invalid")
     assert code == 1, out
     assert f"refused {invalid['event_id']}: its body was truncated" in out
     assert "requeued 0 row(s)" in out and "refused 1 (truncated: 1)" in out

@@ -18,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from webhook_processor import handler
 from webhook_processor.config import load_config
+from webhook_processor.envelope import RECEIVED_BUCKETS, received_bucket
 from webhook_processor.errors import ConfigError, TransientError
 from webhook_processor.history import HistoryStore, WriteResult
 from webhook_processor.publisher import Publisher
@@ -465,8 +466,23 @@ def test_every_row_the_processor_writes_has_its_received_day(
     invalid = make_record("open", b"{", {}, received_at_ms=just_before_midnight + 1)
     results = run(processed, conflict, rejected, invalid).results
     assert [r.status for r in results] == ["processed", "conflict", "rejected", "invalid"]
-    days = [get_row(r.event_id)["received_day"] for r in results]  # type: ignore[arg-type,index]
+    rows = [get_row(r.event_id) for r in results]  # type: ignore[arg-type]
+    days = [row["received_day"] for row in rows]  # type: ignore[index]
     assert days == ["2099-03-01", "2099-03-02", "2099-03-01", "2099-03-02"]
+    # The by_received key: the row's day and its event id's bucket.
+    for row, result in zip(rows, results, strict=True):
+        assert row["received_bucket"] == received_bucket(result.event_id, int(row["received_at"]))  # type: ignore[index,arg-type]
+        assert row["received_bucket"].startswith(row["received_day"] + "#")  # type: ignore[index]
+
+
+def test_received_buckets_spread_one_day_over_every_bucket() -> None:
+    day_ms = int(dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC).timestamp() * 1000)
+    buckets = [received_bucket(f"stripe#evt_{n}", day_ms) for n in range(1000)]
+    counts = {b: buckets.count(b) for b in set(buckets)}
+    assert sorted(counts) == [f"2026-11-27#{n}" for n in range(RECEIVED_BUCKETS)]
+    # sha256 spreads evenly: no bucket holds more than twice its share.
+    assert max(counts.values()) < 2 * 1000 / RECEIVED_BUCKETS
+    assert received_bucket("stripe#evt_1", day_ms) == received_bucket("stripe#evt_1", day_ms + 1000)
 
 
 def test_without_a_topic_nothing_is_published_and_no_sns_client_is_made(
