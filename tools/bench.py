@@ -127,19 +127,6 @@ def _lambda_logging(enabled: bool) -> Iterator[None]:
         sink.close()
 
 
-@contextlib.contextmanager
-def _environ(values: dict[str, str], drop: Sequence[str] = ()) -> Iterator[None]:
-    saved = dict(os.environ)
-    for name in drop:
-        os.environ.pop(name, None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 @dataclass
 class _Account:
     """The moto in-process account both sides of the comparison write to."""
@@ -161,6 +148,7 @@ def processor_account() -> Iterator[_Account]:
     import boto3
     from webhook_processor import handler
 
+    from tests.harness.environ import patched_environ
     from tests.unit.support import TABLE_NAME, create_table, mocked_aws
 
     env = {
@@ -176,7 +164,7 @@ def processor_account() -> Iterator[_Account]:
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER",
     )
-    with _environ(env, drop), mocked_aws():
+    with patched_environ(env, drop), mocked_aws():
         create_table()
         arn = boto3.client("secretsmanager").create_secret(
             Name="webhooks/github", SecretString=GITHUB_SECRET

@@ -355,6 +355,24 @@ def new_replay_id(kind: str = "rq") -> str:
     return f"{kind}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
 
 
+def _received_at_range(args: argparse.Namespace, values: dict[str, Any]) -> list[str]:
+    """The --since/--until condition on received_at (none, or one), its values added to values.
+
+    A key condition allows one comparison on the sort key: BETWEEN when both are given.
+    """
+    if args.since is not None and args.until is not None:
+        values[":since"] = {"N": str(args.since)}
+        values[":until"] = {"N": str(args.until - 1)}  # --until is exclusive, BETWEEN inclusive
+        return ["received_at BETWEEN :since AND :until"]
+    if args.since is not None:
+        values[":since"] = {"N": str(args.since)}
+        return ["received_at >= :since"]
+    if args.until is not None:
+        values[":until"] = {"N": str(args.until)}
+        return ["received_at < :until"]
+    return []
+
+
 def _select_rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     """The candidate rows, oldest first where the read allows it, each read in full.
 
@@ -384,17 +402,7 @@ def _select_rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
             values[f":reason{i}"] = {"S": reason}
             keys.append(f":reason{i}")
         filters.append(f"#reason IN ({', '.join(keys)})")
-    time_range = []  # a key condition allows one comparison on the sort key: BETWEEN for both
-    if args.since is not None and args.until is not None:
-        values[":since"] = {"N": str(args.since)}
-        values[":until"] = {"N": str(args.until - 1)}  # --until is exclusive, BETWEEN inclusive
-        time_range.append("received_at BETWEEN :since AND :until")
-    elif args.since is not None:
-        values[":since"] = {"N": str(args.since)}
-        time_range.append("received_at >= :since")
-    elif args.until is not None:
-        values[":until"] = {"N": str(args.until)}
-        time_range.append("received_at < :until")
+    time_range = _received_at_range(args, values)
 
     if args.source:
         names["#source"] = "source"
@@ -628,17 +636,7 @@ def _index_keys(args: argparse.Namespace, dynamodb: Any) -> Iterator[dict[str, A
     if args.event_type:
         names["#event_type"] = "event_type"
         filters.append(_event_type_condition(args.event_type, values))
-    time_range = []
-    if args.since is not None and args.until is not None:
-        values[":since"] = {"N": str(args.since)}
-        values[":until"] = {"N": str(args.until - 1)}  # --until is exclusive, BETWEEN inclusive
-        time_range.append("received_at BETWEEN :since AND :until")
-    elif args.since is not None:
-        values[":since"] = {"N": str(args.since)}
-        time_range.append("received_at >= :since")
-    elif args.until is not None:
-        values[":until"] = {"N": str(args.until)}
-        time_range.append("received_at < :until")
+    time_range = _received_at_range(args, values)
     query: dict[str, Any] = {
         "TableName": args.table,
         "FilterExpression": " AND ".join(filters),

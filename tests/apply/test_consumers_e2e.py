@@ -277,6 +277,10 @@ class Pipeline:
         )
         return code, printed.getvalue()
 
+    def replay_json(self, *argv: str) -> tuple[int, str]:
+        """`webhookctl --json history replay --table <the history table> argv...`."""
+        return self.ctl("--json", "history", "replay", "--table", self.outputs["history_table_name"], *argv)
+
 
 def _scan(account, table: str) -> dict[str, dict[str, Any]]:
     ddb = account.client("dynamodb")
@@ -527,18 +531,7 @@ def test_replay_to_one_consumer_delivers_exactly_the_selected_events(clean: Pipe
     assert p.take(AUDIT) == [] and p.take(REPO) == []
 
     # The envelopes themselves, replayed into a queue nobody drains.
-    code, printed = p.ctl(
-        "--json",
-        "history",
-        "replay",
-        "--table",
-        p.outputs["history_table_name"],
-        "--consumer",
-        AUDIT,
-        "--queue-url",
-        p.consumer(AUDIT)["queue_url"],
-        *window,
-    )
+    code, printed = p.replay_json("--consumer", AUDIT, "--queue-url", p.consumer(AUDIT)["queue_url"], *window)
     assert code == 0, printed
     replay_id = json.loads(printed)["replay_id"]
     assert replay_id != report["replay_id"]
@@ -569,18 +562,8 @@ def test_replay_to_the_topic_reaches_every_matching_consumer(clean: Pipeline):
     seen = p.seen()
     pay = p.event_id("pay")
 
-    code, printed = p.ctl(
-        "--json",
-        "history",
-        "replay",
-        "--table",
-        p.outputs["history_table_name"],
-        "--topic-arn",
-        p.outputs["event_topic_arn"],
-        "--since",
-        since,
-        "--until",
-        until,
+    code, printed = p.replay_json(
+        "--topic-arn", p.outputs["event_topic_arn"], "--since", since, "--until", until
     )
     assert code == 0, printed
     replay_id = json.loads(printed)["replay_id"]

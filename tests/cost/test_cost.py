@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests.cost.cost_tool import load_cost_tool
+
 REPO = Path(__file__).resolve().parents[2]
-TOOL = REPO / "tools" / "cost.py"
 REAL_VARIABLES = REPO / "variables.tf"
 REAL_PRICES = REPO / "pricing" / "aws-prices.json"
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("webhook_ingest_cost_tool", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-cost = _load_tool()
+cost = load_cost_tool("webhook_ingest_cost_tool")
 
 # A variables.tf with the module's defaults, written the awkward ways HCL allows, so the
 # reader is tested on comments, heredocs, nested blocks, interpolation and one-liners.

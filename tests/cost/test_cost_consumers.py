@@ -3,29 +3,17 @@ of a var file (HCL and JSON), --consumer-share, and the report's fan-out section
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.cost.cost_tool import load_cost_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "webhook_ingest_cost_tool_consumers", REPO / "tools" / "cost.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-cost = _load_tool()
+cost = load_cost_tool("webhook_ingest_cost_tool_consumers")
 GIB = 2**30
 
 # Consumers like examples/complete's: payments with a function and attribute filters,

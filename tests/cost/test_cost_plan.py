@@ -10,30 +10,19 @@ hand-made plan for the error cases.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.cost.cost_tool import load_cost_tool
 from tools import hcl_reader
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("webhook_ingest_cost_tool_plan", REPO / "tools" / "cost.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cost = _load_tool()
+cost = load_cost_tool("webhook_ingest_cost_tool_plan")
 
 
 def _saved_plan_json(stack: Any, tmp_path: Path, *var_args: str) -> Path:

@@ -52,6 +52,7 @@ from typing import Any
 
 from .account import Account
 from .driver import deployed_function
+from .environ import patched_environ
 from .poller import EventSourceMappingPoller, Handler, LambdaContext, PollStats
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
@@ -66,18 +67,6 @@ _CREDENTIAL_VARIABLES = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
 )
-
-
-@contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 @dataclass
@@ -114,7 +103,7 @@ class DeployedFunction:
     def invoke(self, event: dict[str, Any], context: Any = None) -> Any:
         """The handler's answer, run in the function's environment only."""
         self.invocations += 1
-        with _environment(self.environment):
+        with patched_environ(self.environment, replace=True):
             try:
                 return self.handler(event, context or self.context())
             except Exception as exc:
@@ -171,7 +160,8 @@ def deployed_python_function(
             del sys.modules[name]
         sys.path.insert(0, str(root))
         try:
-            with _environment(function.environment):  # module-level code sees the function's env
+            # module-level code sees the function's env
+            with patched_environ(function.environment, replace=True):
                 module = importlib.import_module(module_name)
             function.handler = getattr(module, attribute)
             yield function

@@ -3,19 +3,18 @@ processor's time budget, retention, alarm inputs, IAM names, queue policies and 
 processor's configuration file; and every validation and precondition message of the
 module's inputs (the sources' included).
 
-A plan costs 15-30 s here, nearly all of it per command (the aws provider's schema is
+A plan costs 10-30 s here, nearly all of it per command (the aws provider's schema is
 loaded by `plan` and again by `show -json`), and a module instance adds about a second.
-So the cases are probes of tests/fixtures/module_probes (one module instance each) in four
+So the cases are probes of tests/fixtures/module_probes (one module instance each) in six
 plans per engine: what must plan, the 100 sources (a targeted plan), every variable
-validation, every precondition.
+validation, and the preconditions in three plans (see PRECONDITIONS).
 
-Both engines report the failed validations of every module instance, and the failed
-preconditions of every instance, in one plan; OpenTofu reports only the first failed
-validation block of each variable, so a probe breaks one rule of `sources`. A failed
-validation stops the whole plan before any precondition is checked, hence two refusing
-plans. The messages do not name the instance, so each case is found by its message and
-what the diagnostic shows of its value (`var.name is "9starts-with-digit"`), and cases
-whose diagnostics read alike are counted."""
+Both engines report the failed validations of every module instance in one plan; OpenTofu
+reports only the first failed validation block of each variable, so a probe breaks one
+rule of `sources`. A failed validation stops the whole plan before any precondition is
+checked, hence separate refusing plans. The messages do not name the instance, so each
+case is found by its message and what the diagnostic shows of its value
+(`var.name is "9starts-with-digit"`), and cases whose diagnostics read alike are counted."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """Plan tests: both examples against small YAML inventories, and what the module plans for
 its sources (request templates, content types, secrets, the package).
 
-A plan costs 15-30 s here, nearly all of it per command, so the cases share plans: each
-example is planned once, and the module's cases are instances of one plan of
-tests/fixtures/module_probes (one module instance per case). The guard rails (every
-validation and precondition message) are in test_infra_plan.py."""
+A plan costs 10-30 s here, nearly all of it per command, so the cases share plans: each
+example is planned once, and the module's cases are instances (probes) of one plan of
+tests/fixtures/module_probes; the package, which must be known at plan time, gets a plan
+of its own, and the README's snippet a copy of its own. The guard rails (every validation
+and precondition message) are in test_infra_plan.py."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import contextlib
 import functools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -109,6 +109,29 @@ def mocked_aws() -> Iterator[None]:
     with mock_aws():
         boto3.DEFAULT_SESSION = _shared_session()  # moto's patch restores the original on exit
         yield
+
+
+def drain_queue(
+    queue_url: str, validate: Callable[[Any], object]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every message on the queue until it answers none, each deleted: (envelope, message) pairs.
+
+    The envelope is the message body parsed as JSON, passed to ``validate`` (the schema check)
+    before the message is deleted; attributes are asked for (MessageAttributeNames All).
+    """
+    sqs = boto3.client("sqs")
+    found = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            validate(envelope)
+            found.append((envelope, message))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def create_table(name: str = TABLE_NAME) -> None:

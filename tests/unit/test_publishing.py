@@ -25,7 +25,7 @@ from webhook_processor.publisher import Publisher
 
 from tools.signing import sign
 
-from .support import SOURCES
+from .support import SOURCES, drain_queue
 from .test_envelope import schema_validator
 
 Run = Callable[..., handler.BatchResult]
@@ -51,20 +51,14 @@ class Topic:
 
     def delivered(self) -> list[Delivered]:
         """Everything the consumer queue received since the last call (validated, then deleted)."""
-        sqs = boto3.client("sqs")
-        found: list[Delivered] = []
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not messages:
-                return found
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                VALIDATOR.validate(envelope)
-                attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
-                found.append(Delivered(envelope, attributes, message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [
+            Delivered(
+                envelope,
+                {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()},
+                message["Body"],
+            )
+            for envelope, message in drain_queue(self.queue_url, VALIDATOR.validate)
+        ]
 
     def event_ids(self) -> list[str]:
         return [d.envelope["event_id"] for d in self.delivered()]

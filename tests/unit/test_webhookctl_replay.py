@@ -24,7 +24,7 @@ from webhook_processor import handler
 from tools import webhookctl
 from tools.signing import sign
 
-from .support import SOURCES, TABLE_NAME
+from .support import SOURCES, TABLE_NAME, drain_queue
 from .test_envelope import schema_validator
 
 VALIDATOR = schema_validator()
@@ -42,28 +42,17 @@ class Queue:
 
     def drain(self) -> list[dict[str, Any]]:
         """Every message (body parsed and schema-checked, attributes as strings), deleted."""
-        sqs = boto3.client("sqs")
-        found = []
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not messages:
-                return found
-            for message in messages:
-                envelope = json.loads(message["Body"])
-                VALIDATOR.validate(envelope)
-                found.append(
-                    {
-                        "envelope": envelope,
-                        "text": message["Body"],
-                        "attributes": {
-                            k: (v["DataType"], v["StringValue"])
-                            for k, v in message.get("MessageAttributes", {}).items()
-                        },
-                    }
-                )
-                sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return [
+            {
+                "envelope": envelope,
+                "text": message["Body"],
+                "attributes": {
+                    k: (v["DataType"], v["StringValue"])
+                    for k, v in message.get("MessageAttributes", {}).items()
+                },
+            }
+            for envelope, message in drain_queue(self.url, VALIDATOR.validate)
+        ]
 
 
 def make_queue(name: str) -> Queue:
@@ -167,6 +156,24 @@ def iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()
 
 
+def paced(queue: Queue) -> list[str]:
+    """Replay argv: the seeded open events of all three days at 2/s, to consumer c's queue."""
+    return [
+        "--since",
+        iso(BASE),
+        "--until",
+        iso(BASE + 3 * DAY),
+        "--source",
+        "open",
+        "--rate",
+        "2",
+        "--consumer",
+        "c",
+        "--queue-url",
+        queue.url,
+    ]
+
+
 # --- the envelope is the processor's ------------------------------------------------------------
 
 
@@ -207,18 +214,7 @@ def test_republish_reaches_each_matching_subscription_through_its_filter(
     subscribe(topic, every)
 
     # --name resolves the topic <name>-events in the caller's account.
-    code, printed = ctl(
-        "history",
-        "replay",
-        "--name",
-        NAME,
-        "--table",
-        TABLE_NAME,
-        "--since",
-        iso(BASE),
-        "--until",
-        iso(BASE + 3 * DAY),
-    )
+    code, printed = replay("--name", NAME, "--since", iso(BASE), "--until", iso(BASE + 3 * DAY))
     assert code == 0, printed
     assert f"sent 9 event(s) to topic {topic}" in printed
     ids = seeded
@@ -327,18 +323,7 @@ def test_event_ids_are_read_in_one_batch_and_unknown_ones_refused(
 
 def test_consumer_queue_is_resolved_by_name(seeded: dict[str, str], calls: Counter[str]) -> None:
     queue = make_queue(f"{NAME}-audit")
-    code, printed = ctl(
-        "history",
-        "replay",
-        "--name",
-        NAME,
-        "--table",
-        TABLE_NAME,
-        "--consumer",
-        "audit",
-        "--event-id",
-        seeded["charge-d1"],
-    )
+    code, printed = replay("--name", NAME, "--consumer", "audit", "--event-id", seeded["charge-d1"])
     assert code == 0, printed
     assert f"to consumer audit ({queue.url})" in printed
     assert [m["envelope"]["event_id"] for m in queue.drain()] == [seeded["charge-d1"]]
@@ -400,20 +385,7 @@ def test_rate_caps_messages_per_second(
         return made
 
     monkeypatch.setattr(webhookctl, "_client", client)
-    code, printed = replay(
-        "--since",
-        iso(BASE),
-        "--until",
-        iso(BASE + 3 * DAY),
-        "--source",
-        "open",
-        "--rate",
-        "2",
-        "--consumer",
-        "c",
-        "--queue-url",
-        queue.url,
-    )
+    code, printed = replay(*paced(queue))
     assert code == 0, printed
     assert len(queue.drain()) == 7
     assert entries == [2, 2, 2, 1]  # never more than a second's worth in one call
@@ -504,20 +476,7 @@ def test_a_stopped_replay_loses_nothing_and_running_again_redelivers(
 ) -> None:
     queue = make_queue("resumable")
     before = _table_items()
-    argv = [
-        "--since",
-        iso(BASE),
-        "--until",
-        iso(BASE + 3 * DAY),
-        "--source",
-        "open",
-        "--rate",
-        "2",
-        "--consumer",
-        "c",
-        "--queue-url",
-        queue.url,
-    ]
+    argv = paced(queue)
     failing_send(1, failure)  # the first call (2 events) goes, the second does not
     code, printed = replay(*argv)
     assert code == exit_code, printed
