@@ -37,10 +37,13 @@ lint-docs:
 checkov: tools ## checkov over the module (skips are justified inline)
 	@$(ENV) checkov --quiet --compact --skip-download --framework terraform -d . --skip-path tests --skip-path tools/package
 
-# Two workers; tests/conftest.py splits each xdist_group per engine and queues the groups
-# first (--no-loadscope-reorder keeps that order); --durations shows where the time goes.
-test: tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan, apply and end-to-end on both engines
-	@$(PYTEST) -m "not slow" -n 2 --dist loadgroup --no-loadscope-reorder --durations=25 tests
+# TEST_WORKERS pytest workers (one per core by default; the applies mostly wait on the aws
+# provider's SQS polling, so more may pay). tests/conftest.py splits each xdist_group per
+# engine and queues the groups first (--no-loadscope-reorder keeps that order);
+# --durations shows where the time goes.
+TEST_WORKERS ?= 2
+test: tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan, apply and end-to-end on both engines (TEST_WORKERS=2)
+	@$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests
 
 unit: tools ## Only the fast tests (no Terraform)
 	@$(PYTEST) -m "not plan" tests/unit tests/vtl tests/cost tests/lint
