@@ -335,9 +335,12 @@ def test_consumer_queue_is_resolved_by_name(seeded: dict[str, str], calls: Count
 
 def test_dry_run_counts_and_samples_and_sends_nothing(seeded: dict[str, str], calls: Counter[str]) -> None:
     queue = make_queue(f"{NAME}-payments")
+    # --until bounds the days queried (ten queries a day; from 2025 up to now would be thousands).
+    until = ("--until", iso(BASE + 3 * DAY))
     code, printed = replay(
         "--since",
         iso(BASE),
+        *until,
         "--event-type",
         "payment_intent.*",
         "--sample",
@@ -354,7 +357,7 @@ def test_dry_run_counts_and_samples_and_sends_nothing(seeded: dict[str, str], ca
     assert all(s["attributes"]["event_type"].startswith("payment_intent.") for s in report["sample"])
     assert queue.drain() == []
     assert calls["sqs.SendMessageBatch"] == 0 and calls["sns.PublishBatch"] == 0
-    code, text = replay("--since", iso(BASE), "--event-type", "payment_intent.*", "--dry-run")
+    code, text = replay("--since", iso(BASE), *until, "--event-type", "payment_intent.*", "--dry-run")
     assert code == 0 and "would send 4 event(s) to the topic" in text
     assert seeded["pay-d0"] in text
 
