@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.harness import account as account_mod
 from tests.harness import moto_server, toolchain
+from tests.harness.account import LOCAL_REGION, Account
 from tests.harness.stack import Stack
+from tests.reliability.deployed import AppliedStack
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +93,83 @@ def plan_stack(
     yield get
     for stack in stacks.values():
         stack.cleanup()
+
+
+class SessionStacks:
+    """Applied stacks made at most once per session (per xdist worker), torn down at its end.
+
+    A module-scoped fixture that applies a stack per engine is set up again each time this
+    worker runs a test of the other engine, or of another module, in between: pytest keeps
+    one instance of a fixture per scope, and xdist interleaves groups on a worker. Each
+    examples/complete apply takes about two minutes and its destroy over one, so the
+    fixtures look their stack up here instead. A failed setup is remembered and re-raised,
+    so the other tests of that stack fail at once rather than each trying to apply again."""
+
+    def __init__(self) -> None:
+        self._made: dict[Hashable, Any] = {}
+        self._failed: dict[Hashable, BaseException] = {}
+        self._exit = contextlib.ExitStack()
+
+    def get(self, key: Hashable, make: Callable[[], AbstractContextManager[T]]) -> T:
+        if key in self._failed:
+            raise RuntimeError(f"{key}: its setup failed earlier in this session") from self._failed[key]
+        if key not in self._made:
+            try:
+                self._made[key] = self._exit.enter_context(make())
+            except BaseException as exc:
+                self._failed[key] = exc
+                raise
+        return self._made[key]
+
+    def close(self) -> None:
+        self._exit.close()
+
+
+@pytest.fixture(scope="session")
+def session_stacks(aws_account: account_mod.Account) -> Iterator[SessionStacks]:
+    """Depends on aws_account so that the stacks are destroyed before the account's server stops."""
+    stacks = SessionStacks()
+    try:
+        yield stacks
+    finally:
+        stacks.close()
+
+
+@pytest.fixture(scope="session")
+def applied_complete(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedStack]:
+    """examples/complete applied by Terraform once per session, on a moto server of its own (a
+    subprocess: the reliability streams leave thousands of messages and rows behind, which the
+    other suites' account need not carry). The reliability and LocalStack suites use it; their
+    tests share the xdist group "applied-complete", so one worker applies it once.
+
+    One engine is enough for the data plane (the apply suites compare the engines): the first
+    of WEBHOOK_INGEST_ENGINES. Nothing is destroyed afterwards: the account goes with its server.
+    """
+    try:
+        engine = toolchain.engine(toolchain.selected_engines()[0])
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
+    server = moto_server.start()
+    stack: Stack | None = None
+    try:
+        account = Account(server.url, LOCAL_REGION)
+        stack = Stack(engine, account, "examples/complete", tmp_path_factory.mktemp("reliability-complete"))
+        stack.init()
+        tf_vars = {
+            "name": f"rel{uuid.uuid4().hex[:8]}",
+            "region": account.region,
+            "secret_recovery_window_days": 0,
+        }
+        stack.apply(tf_vars=tf_vars)
+        outputs = stack.outputs()
+        applied = AppliedStack(account, outputs, stack.local_path(outputs["processor_package_path"]))
+        # examples/complete's queue_max_receive_count: the fault tests count receives against it.
+        assert applied.max_receive_count == 3, applied.max_receive_count
+        yield applied
+    finally:
+        if stack is not None:
+            stack.cleanup()
+        server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +31,8 @@ def _caller_principal_arn(aws_account) -> str:
     return arn.replace(":sts::", ":iam::", 1)
 
 
-@pytest.fixture(scope="module")
-def deployed(engine, aws_account, tmp_path_factory) -> Iterator[Deployed]:
+@contextmanager
+def _applied_complete(engine, aws_account, workdir: Path) -> Iterator[Deployed]:
     name = f"wh{uuid.uuid4().hex[:8]}"
     # An operator role for replay_principal_arns: the queue policies name it, so it
     # must exist (a real account refuses unknown principals). Not the module's: its
@@ -53,18 +55,27 @@ def deployed(engine, aws_account, tmp_path_factory) -> Iterator[Deployed]:
         "replay_principal_arns": replayers,
         "secret_recovery_window_days": 0,  # the names are unique anyway; nothing to keep
     }
-    stack = Stack(
-        engine, aws_account, "examples/complete", tmp_path_factory.mktemp(f"complete-{engine.name}")
-    )
+    stack = Stack(engine, aws_account, "examples/complete", workdir)
     stack.init()
     try:
         stack.apply(tf_vars=tf_vars)
         yield Deployed(stack, stack.outputs(), tf_vars)
     finally:
-        # Normally the last test destroyed it already and checked nothing is left.
+        # Normally test_teardown.py destroyed it already and checked nothing is left.
         try:
             if stack.applied:
                 stack.destroy(tf_vars=tf_vars)
             stack.cleanup()
         finally:
             iam.delete_role(RoleName=operator["RoleName"])
+
+
+@pytest.fixture(scope="module")
+def deployed(engine, aws_account, session_stacks, tmp_path_factory) -> Deployed:
+    """examples/complete applied once per engine for the session: test_complete_apply.py reads
+    it back, test_consumers_e2e.py drives it, and test_teardown.py, last in collection order,
+    destroys it. Shared, because each apply costs about two minutes and each destroy over one."""
+    return session_stacks.get(
+        ("examples/complete", engine.name),
+        lambda: _applied_complete(engine, aws_account, tmp_path_factory.mktemp(f"complete-{engine.name}")),
+    )

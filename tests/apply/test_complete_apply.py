@@ -1,7 +1,8 @@
 """examples/complete applied on each engine: read back, drive webhooks end to end, re-plan, destroy.
 
 The tests run in file order on one applied stack per engine (the `deployed`
-fixture); the last one destroys it and checks that nothing is left.
+fixture, shared with test_consumers_e2e.py); test_teardown.py destroys it and
+checks that nothing is left.
 """
 
 from __future__ import annotations
@@ -610,25 +611,3 @@ def test_poison_goes_to_dlq_and_replays_once(deployed, aws_account, driver):
 
 def test_replan_shows_no_drift(deployed):
     assert deployed.stack.pending_changes(deployed.tf_vars) == []
-
-
-def test_destroy_leaves_nothing(deployed, aws_account):
-    out = deployed.outputs
-    deployed.stack.destroy(tf_vars=deployed.tf_vars)
-    assert deployed.stack.state_resources() == []
-    name = deployed.tf_vars["name"]
-    assert aws_account.client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []
-    tables = aws_account.client("dynamodb").list_tables()["TableNames"]
-    assert not [t for t in tables if t.startswith(name)]  # history and payments-seen
-    topics = [t["TopicArn"] for t in aws_account.client("sns").list_topics()["Topics"]]
-    assert not [t for t in topics if t.rsplit(":", 1)[1].startswith(name)]  # alarms and events
-    assert out["event_topic_arn"] not in topics
-    assert out["payments_function_name"] not in [
-        f["FunctionName"] for f in aws_account.client("lambda").list_functions()["Functions"]
-    ]
-    functions = aws_account.client("lambda").list_functions()["Functions"]
-    assert out["processor_function_name"] not in [f["FunctionName"] for f in functions]
-    apis = aws_account.client("apigateway").get_rest_apis()["items"]
-    assert out["rest_api_id"] not in [a["id"] for a in apis]
-    roles = [r["RoleName"] for r in aws_account.client("iam").list_roles()["Roles"]]
-    assert not [r for r in roles if r.startswith(name)]

@@ -43,7 +43,7 @@ from tests.harness.driver import LocalDriver, deployed_function, deployed_proces
 from tests.harness.functions import DeployedFunction, EventSourceMappings, deployed_python_function
 from tools import webhookctl
 
-pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply-consumers")]
+pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply-complete")]
 
 FIRST_ENGINE = toolchain.selected_engines()[0]
 AUDIT, REPO, PAYMENTS = "audit", "repo-activity", "payments"

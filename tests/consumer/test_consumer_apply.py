@@ -18,6 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,10 @@ class Deployed:
         return self.outputs["consumers"][key]
 
 
-@pytest.fixture(scope="module")
-def deployed(engine, aws_account, tmp_path_factory) -> Iterator[Deployed]:
+@contextmanager
+def _applied(engine, aws_account, workdir: Path) -> Iterator[Deployed]:
     tf_vars = {"name": f"c{uuid.uuid4().hex[:8]}"}
-    stack = Stack(engine, aws_account, FIXTURE, tmp_path_factory.mktemp(f"consumer-apply-{engine.name}"))
+    stack = Stack(engine, aws_account, FIXTURE, workdir)
     stack.init()
     try:
         stack.apply(tf_vars=tf_vars)
@@ -69,6 +70,16 @@ def deployed(engine, aws_account, tmp_path_factory) -> Iterator[Deployed]:
         if stack.applied:
             stack.destroy(tf_vars=tf_vars)
         stack.cleanup()
+
+
+@pytest.fixture(scope="module")
+def deployed(engine, aws_account, session_stacks, tmp_path_factory) -> Deployed:
+    """Applied once per engine for the session (tests/conftest.py SessionStacks), not per module
+    instance: xdist may run other tests on this worker in between."""
+    return session_stacks.get(
+        (FIXTURE, engine.name),
+        lambda: _applied(engine, aws_account, tmp_path_factory.mktemp(f"consumer-apply-{engine.name}")),
+    )
 
 
 def _statements(document: str | dict) -> list[dict]:

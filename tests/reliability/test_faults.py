@@ -37,7 +37,7 @@ from .stream import (
 )
 
 # One worker runs the whole suite in order, on one applied stack.
-pytestmark = pytest.mark.xdist_group("reliability")
+pytestmark = pytest.mark.xdist_group("applied-complete")
 GITHUB_SECRET = SECRETS["github"]
 
 

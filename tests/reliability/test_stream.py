@@ -37,7 +37,7 @@ from .scenario import check, drive, processing, recover_operator_faults
 from .stream import generate
 
 # One worker runs the whole suite in order, on one moto server.
-pytestmark = pytest.mark.xdist_group("reliability")
+pytestmark = pytest.mark.xdist_group("applied-complete")
 
 SMALL_SIZE = int(os.environ.get("RELIABILITY_SIZE", "150"))
 SMALL_EXAMPLES = int(os.environ.get("RELIABILITY_EXAMPLES", "2"))
@@ -125,10 +125,10 @@ def run_stream(stack: AppliedStack, seed: int, size: int, *, senders: int, polle
 @_settings(SMALL_EXAMPLES)
 @given(seed=SEEDS)
 @_fixed_seed
-def test_stream_reconciles(applied: AppliedStack, seed: int) -> None:
+def test_stream_reconciles(applied_complete: AppliedStack, seed: int) -> None:
     note(f"seed={seed}")
-    applied.clear()
-    result = run_stream(applied, seed, SMALL_SIZE, senders=2, pollers=2)
+    applied_complete.clear()
+    result = run_stream(applied_complete, seed, SMALL_SIZE, senders=2, pollers=2)
     print(result.report())
     assert result.ok, result.report()
     assert result.lost == 0 and result.processed_twice == 0 and result.lost_to_consumers == 0
@@ -138,10 +138,10 @@ def test_stream_reconciles(applied: AppliedStack, seed: int) -> None:
 @_settings(1)
 @given(seed=RANDOM_SEEDS)
 @_fixed_seed
-def test_soak_stream_reconciles(applied: AppliedStack, seed: int) -> None:
+def test_soak_stream_reconciles(applied_complete: AppliedStack, seed: int) -> None:
     note(f"seed={seed}")
-    applied.clear()
-    result = run_stream(applied, seed, SOAK_SIZE, senders=4, pollers=3)
+    applied_complete.clear()
+    result = run_stream(applied_complete, seed, SOAK_SIZE, senders=4, pollers=3)
     print(result.report())
     assert dict(result.summary)["requests sent"] == SOAK_SIZE
     assert result.ok, result.report()

@@ -24,7 +24,7 @@ from .scenario import check, drain, drive, processing
 from .stream import Delivery, Planned, as_stream, plan_accepted, poison, valid_delivery
 
 # One worker runs the whole suite in order, on one applied stack.
-pytestmark = pytest.mark.xdist_group("reliability")
+pytestmark = pytest.mark.xdist_group("applied-complete")
 
 
 def ctl(stack: AppliedStack, *argv: str) -> tuple[int, str]:
