@@ -6,7 +6,7 @@ ENV := source $(WEBHOOK_INGEST_CACHE)/env.sh &&
 PYTEST := $(ENV) python -m pytest
 SOAK_SIZE ?= 10000
 
-.PHONY: help tools test demo package bench cost soak lint checkov unit plan apply clean \
+.PHONY: help tools localstack localstack-tools test smoke demo package bench cost soak lint checkov unit plan apply clean \
 	lint-fmt lint-validate lint-tflint lint-schema lint-ruff lint-docs
 
 help: ## List the targets
@@ -42,8 +42,18 @@ checkov: tools ## checkov over the module (skips are justified inline)
 # engine and queues the groups first (--no-loadscope-reorder keeps that order);
 # --durations shows where the time goes.
 TEST_WORKERS ?= 2
-test: tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan, apply and end-to-end on both engines (TEST_WORKERS=2)
-	@$(PYTEST) -m "not slow" -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests
+test: tools localstack-tools lint checkov ## The full suite: lint, static checks, unit, VTL, plan, apply and end-to-end on both engines (TEST_WORKERS=2)
+	@$(PYTEST) -m "not slow and not smoke" -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=25 tests
+
+# LocalStack core (toolchain/localstack.sh: Python 3.13 venv in the cache, a stamp makes a warm run free).
+localstack-tools:
+	@bash toolchain/localstack.sh
+
+localstack: tools localstack-tools ## The LocalStack differential suite: the edge on LocalStack vs the harness on moto
+	@$(PYTEST) -n 0 --durations=10 tests/localstack
+
+smoke: tools ## The toolchain proof on both engines: a minimal root applied, read back, re-planned, destroyed
+	@$(PYTEST) -m smoke tests/smoke
 
 unit: tools ## Only the fast tests (no Terraform)
 	@$(PYTEST) -m "not plan" tests/unit tests/vtl tests/cost tests/lint

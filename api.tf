@@ -34,15 +34,20 @@ locals {
 
   # The template matches header names case-insensitively by comparing each
   # request header's name, lower-cased, with these: so they are passed lower-cased.
+  request_template_bodies = {
+    for name, s in local.sources : name => templatefile("${path.module}/templates/sqs_send_message.vtl", {
+      source             = name
+      delivery_id_header = s.delivery_id_header == "-" ? "" : lower(s.delivery_id_header)
+      signature_header   = s.signature_header == "-" ? "" : lower(s.signature_header)
+      timestamp_header   = lower(s.timestamp_header)
+      event_type_header  = s.event_type_header == "-" ? "" : lower(s.event_type_header)
+    })
+  }
+  # Keyed by every spelling of each accepted content type (main.tf, template_content_types):
+  # the same template for each.
   request_templates = {
-    for name, s in local.sources : name => {
-      for ct in s.content_types : ct => templatefile("${path.module}/templates/sqs_send_message.vtl", {
-        source             = name
-        delivery_id_header = s.delivery_id_header == "-" ? "" : lower(s.delivery_id_header)
-        signature_header   = s.signature_header == "-" ? "" : lower(s.signature_header)
-        timestamp_header   = lower(s.timestamp_header)
-        event_type_header  = s.event_type_header == "-" ? "" : lower(s.event_type_header)
-      })
+    for name, types in local.template_content_types : name => {
+      for ct in types : ct => local.request_template_bodies[name]
     }
   }
   response_templates = {
@@ -170,8 +175,10 @@ resource "aws_api_gateway_method" "this" {
   authorization = "NONE"
 
   request_validator_id = aws_api_gateway_request_validator.body[0].id
+  # Every spelling of application/json (with or without a charset) is validated as JSON.
   request_models = {
-    for ct in each.value.content_types : ct => aws_api_gateway_model.json_body[0].name if ct == "application/json"
+    for ct in local.template_content_types[each.key] : ct => aws_api_gateway_model.json_body[0].name
+    if lower(trimspace(split(";", ct)[0])) == "application/json"
   }
 
   # checkov:skip=CKV_AWS_59:Webhook senders (Stripe, GitHub, ...) cannot present AWS credentials or API keys; each delivery is authenticated by its HMAC signature in the processor, and allowed_cidrs adds a network allowlist.

@@ -150,6 +150,9 @@ resource "aws_lambda_event_source_mapping" "this" {
   maximum_batching_window_in_seconds = var.processor_batching_window_seconds
   # Only the records that failed are retried; the rest of the batch is done.
   function_response_types = ["ReportBatchItemFailures"]
+  # processor_enabled = false pauses processing; ingestion goes on and the messages wait
+  # in the queue (under its retention).
+  enabled = var.processor_enabled
 
   scaling_config {
     maximum_concurrency = var.processor_maximum_concurrency

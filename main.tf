@@ -36,6 +36,16 @@ locals {
     none              = ["application/json"]
   }
 
+  # The spellings of each accepted media type that request templates and request models are
+  # keyed by. Senders add a charset: Stripe's webhook requests carry `Content-Type:
+  # application/json; charset=utf-8` (issue 12), and HTTP libraries write the parameter
+  # with and without the space, in either case. AWS does not document whether API Gateway selects a template by the exact
+  # Content-Type string or by the media type with its parameters dropped: under either
+  # reading these spellings select the same template, so a sender that adds the charset is
+  # never refused (docs/message-contract.md, "Content types"). A user-given content type
+  # that already has parameters is kept as given.
+  charset_suffixes = ["", "; charset=utf-8", ";charset=utf-8", "; charset=UTF-8", ";charset=UTF-8"]
+
   sources = local.create ? {
     for name, s in var.sources : name => merge(s, {
       signature_header   = coalesce(s.signature_header, local.scheme_headers[s.scheme].signature, "-")
@@ -46,6 +56,13 @@ locals {
       verified           = s.scheme != "none"
     })
   } : {}
+
+  # Per source: every Content-Type string a template (and, for JSON, the model) is keyed by.
+  template_content_types = {
+    for name, s in local.sources : name => distinct(flatten([
+      for ct in s.content_types : length(regexall(";", ct)) > 0 ? [ct] : [for suffix in local.charset_suffixes : "${ct}${suffix}"]
+    ]))
+  }
 
   # Sources whose secret the module creates (empty, for the operator to fill).
   managed_secret_sources = { for name, s in local.sources : name => s if s.verified && s.secret_arn == null }

@@ -109,8 +109,21 @@ output "sns_topic_arn" {
 }
 
 output "alarm_names" {
-  description = "CloudWatch alarm names by alarm key."
-  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
+  description = "CloudWatch alarm names by alarm key: dlq_messages, queue_oldest_message_age, processor_errors, processor_throttles, processor_duration, api_5xx, api_4xx_rate, rejected_ratio_<source> (verified sources) and silence_<source> (sources with alert_after_silence_seconds)."
+  value = merge(
+    { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name },
+    { for k, a in aws_cloudwatch_metric_alarm.math : k => a.alarm_name },
+  )
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (null without create_dashboard)."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard (null without create_dashboard)."
+  value       = try("https://${local.console_host}/cloudwatch/home?region=${local.dashboard_region}#dashboards/dashboard/${aws_cloudwatch_dashboard.this[0].dashboard_name}", null)
 }
 
 output "secret_arns" {

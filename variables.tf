@@ -76,9 +76,15 @@ variable "sources" {
     delivery_id_header / event_type_header: override or add the headers that carry the delivery id and event type.
     content_types: accepted Content-Type values; anything else gets 415. Null (the default): what the scheme's
       provider sends: github and slack application/json and application/x-www-form-urlencoded (GitHub's form
-      hooks, Slack's commands and interactivity), every other scheme application/json.
+      hooks, Slack's commands and interactivity), every other scheme application/json. Each media type is
+      also accepted with charset=utf-8 or charset=UTF-8, with or without the space after ';' (an entry that
+      has parameters already is accepted as written only).
     allowed_cidrs: when non-empty, only these sender CIDRs may post to this source (API resource policy).
     throttling_rate_limit / throttling_burst_limit: per-source stage throttling.
+    alert_after_silence_seconds: alarm (<name>-silence-<key>) when the source has had no processed event for
+      this long, 300 to 86400 s, rounded up to the alarm's period (5 min below an hour, else 1 h). Null (the
+      default): no silence alarm. For senders that post steadily (a provider that disables an endpoint after
+      failures goes quiet rather than failing).
   EOT
   type = map(object({
     scheme                      = string
@@ -93,6 +99,7 @@ variable "sources" {
     allowed_cidrs               = optional(list(string), [])
     throttling_rate_limit       = optional(number)
     throttling_burst_limit      = optional(number)
+    alert_after_silence_seconds = optional(number)
   }))
   nullable = false
 
@@ -137,9 +144,10 @@ variable "sources" {
   }
   validation {
     condition = alltrue(flatten([for s in values(var.sources) : [
-      for ct in coalesce(s.content_types, []) : contains(["application/json", "application/x-www-form-urlencoded", "text/plain"], ct)
+      # The media type before any parameters (application/json; charset=utf-8 -> application/json).
+      for ct in coalesce(s.content_types, []) : contains(["application/json", "application/x-www-form-urlencoded", "text/plain"], trimspace(split(";", ct)[0]))
     ]])) && alltrue([for s in values(var.sources) : s.content_types == null ? true : length(s.content_types) > 0])
-    error_message = "content_types must be a non-empty subset of application/json, application/x-www-form-urlencoded and text/plain."
+    error_message = "content_types must be a non-empty subset of application/json, application/x-www-form-urlencoded and text/plain (optionally with parameters, such as application/json; charset=utf-8)."
   }
   validation {
     condition     = alltrue(flatten([for s in values(var.sources) : [for c in s.allowed_cidrs : can(cidrhost(c, 0))]]))
@@ -157,6 +165,11 @@ variable "sources" {
   validation {
     condition     = alltrue([for s in values(var.sources) : s.throttling_rate_limit == null ? true : s.throttling_rate_limit >= 0])
     error_message = "throttling_rate_limit must be 0 or more requests per second (fractions are allowed)."
+  }
+  validation {
+    # CloudWatch evaluates at most one day of periods; below 5 minutes a quiet minute would page.
+    condition     = alltrue([for s in values(var.sources) : s.alert_after_silence_seconds == null ? true : floor(s.alert_after_silence_seconds) == s.alert_after_silence_seconds && s.alert_after_silence_seconds >= 300 && s.alert_after_silence_seconds <= 86400])
+    error_message = "alert_after_silence_seconds must be null (no silence alarm) or a whole number of seconds between 300 and 86400 (one day)."
   }
 }
 
@@ -365,6 +378,13 @@ variable "processor_maximum_concurrency" {
   }
 }
 
+variable "processor_enabled" {
+  description = "Whether the processor's SQS trigger (event source mapping) runs. False pauses processing while ingestion continues: API Gateway still queues and acknowledges every webhook, and the messages wait in the queue until it is true again. They wait under queue_message_retention_seconds (a message older than that is deleted, never moved to the dead-letter queue), so resume well within it; the queue-age alarm keeps firing while paused."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "processor_log_level" {
   description = "Application log level of the processor."
   type        = string
@@ -487,7 +507,7 @@ variable "history_max_stored_body_bytes" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Create the CloudWatch alarms (DLQ depth, queue age, processor errors and throttles, API 5XX)."
+  description = "Create the CloudWatch alarms (DLQ depth, queue age, processor errors, throttles and duration near its timeout, API 5XX and 4XX rate, rejection ratio per verified source, silence per source with alert_after_silence_seconds). README \"Metrics, dashboard and alarms\" lists them with their runbook steps."
   type        = bool
   default     = true
   nullable    = false
@@ -533,6 +553,37 @@ variable "alarm_oldest_message_age_seconds" {
     condition     = floor(var.alarm_oldest_message_age_seconds) == var.alarm_oldest_message_age_seconds && var.alarm_oldest_message_age_seconds >= 1
     error_message = "alarm_oldest_message_age_seconds must be a whole number of seconds, 1 or more (SQS reports the age in whole seconds)."
   }
+}
+
+variable "alarm_rejected_percent" {
+  description = "Alarm when more than this percentage of one verified source's deliveries in 5 minutes are rejected (bad or missing signature), counting at least 5 rejections: a mistyped or rotated secret rejects all of them."
+  type        = number
+  default     = 50
+  nullable    = false
+
+  validation {
+    condition     = var.alarm_rejected_percent > 0 && var.alarm_rejected_percent < 100
+    error_message = "alarm_rejected_percent must be above 0 and below 100."
+  }
+}
+
+variable "alarm_api_4xx_percent" {
+  description = "Alarm when more than this percentage of the API's requests in 5 minutes are answered 4XX (415, 413, 400, 403, 429...), counting at least 20 requests: a sender stuck on a refusal retries without end."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.alarm_api_4xx_percent > 0 && var.alarm_api_4xx_percent < 100
+    error_message = "alarm_api_4xx_percent must be above 0 and below 100."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard (<name>-webhooks): ingress by source with API 4XX/5XX and latency, queue depth and age, the processor's outcomes by source and status, event age, errors, throttles, duration and concurrency, and each consumer's queue. Outputs dashboard_name and dashboard_url."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 ################################################################################

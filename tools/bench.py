@@ -111,17 +111,17 @@ class _LambdaJsonFormatter(logging.Formatter):
 
 @contextlib.contextmanager
 def _lambda_logging(enabled: bool) -> Iterator[None]:
-    """A root handler that formats every record as the runtime would, into /dev/null."""
-    if not enabled:
-        yield
-        return
+    """A root handler that formats every record as the runtime would, into /dev/null; and
+    stdout, where the processor writes its EMF metrics (metrics.py), into /dev/null too."""
     sink = open(os.devnull, "w")  # noqa: SIM115 - closed below
     log_handler = logging.StreamHandler(sink)
     log_handler.setFormatter(_LambdaJsonFormatter())
     root = logging.getLogger()
-    root.addHandler(log_handler)
+    if enabled:
+        root.addHandler(log_handler)
     try:
-        yield
+        with contextlib.redirect_stdout(sink):
+            yield
     finally:
         root.removeHandler(log_handler)
         sink.close()
@@ -780,6 +780,9 @@ def cold_start_env(pythonpath: Path) -> dict[str, str]:
         "SECRET_CACHE_TTL_SECONDS": "300",
         "LOG_LEVEL": LOG_LEVEL,
         "EVENT_TOPIC_ARN": f"arn:aws:sns:{REGION}:123456789012:webhooks-events",
+        # --metrics off: the processor writes no EMF (metrics.py reads it when it emits).
+        "WEBHOOK_METRICS": os.environ.get("WEBHOOK_METRICS", "on"),
+        "AWS_LAMBDA_FUNCTION_NAME": "webhooks-processor",
     }
 
 
@@ -1021,6 +1024,7 @@ def render(report: dict[str, Any]) -> str:
         f"{m['uname']}",
         f"nproc {m['nproc']}, python {m['python']}, boto3 {m['boto3']}, moto {m['moto']},"
         f" load average {m.get('loadavg_at_start')} at start, {m.get('loadavg_at_end')} at end",
+        f"processor metrics (EMF on stdout): {report.get('options', {}).get('metrics', 'on')}",
         "",
     ]
     proc = report.get("processor")
@@ -1227,9 +1231,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-lambda-logging", action="store_true", help="do not format log lines as the runtime does"
     )
     parser.add_argument(
+        "--metrics",
+        choices=("on", "off"),
+        default="on",
+        help="the processor's EMF metrics (WEBHOOK_METRICS; default on, as deployed)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="JSON output (default build/bench/bench.json)"
     )
     args = parser.parse_args(argv)
+    os.environ["WEBHOOK_METRICS"] = args.metrics
     out_path = args.out if args.out.is_absolute() else Path.cwd() / args.out
 
     def progress(line: str) -> None:
@@ -1239,7 +1250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "options": {"quick": args.quick, "skip_terraform": args.skip_terraform},
+        "options": {"quick": args.quick, "skip_terraform": args.skip_terraform, "metrics": args.metrics},
     }
     progress("processor overhead ...")
     report["processor"] = measure_processor(

@@ -12,6 +12,7 @@ Works against a real account (default credential chain) or the local one
     python -m tools.webhookctl history replay --name NAME --consumer payments \
         --event-type 'payment_intent.*' --since 2025-01-07 --until 2025-01-08 --rate 50
     python -m tools.webhookctl history replay --name NAME --source github --event-id 'github#...'
+    python -m tools.webhookctl stats --table NAME-history --since 1h [--source stripe]
 
 Replay is safe to interrupt and to repeat: each message is deleted from the DLQ only after
 SendMessage to the main queue succeeded with the same body (MD5 checked) and message
@@ -24,6 +25,10 @@ mistyped secret, a wrong scheme): it rebuilds each row's original SQS message fr
 stored body and message attributes, tags it with a fresh `replay_id`, and sends it to the
 main queue. An event that now verifies ends as one processed row under its event id and
 its rejected row gets `superseded_by`; requeueing the same row again is a redelivery.
+
+`stats` counts the history rows received in a time window by source, status and reason, from
+the table's indexes (by_source with --source, else by_received: ten queries per UTC day, never a
+Scan): the figures of the dashboard's outcome widgets, for an operator at a terminal.
 
 `history replay` re-delivers processed events to the consumers: republished to the event
 topic (every matching subscription gets them) or sent to one consumer's queue, as the
@@ -40,6 +45,7 @@ import hashlib
 import heapq
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -1085,6 +1091,91 @@ def _replay_dry_run(
 # --------------------------------------------------------------------------- CLI
 
 
+# --------------------------------------------------------------------------- stats
+
+_UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def _parse_moment(text: str) -> int:
+    """--since/--until for stats: a duration back from now (90s, 15m, 1h, 7d) or ISO 8601."""
+    match = re.fullmatch(r"(\d+)([smhd])", text.strip())
+    if match:
+        return _now_ms() - int(match.group(1)) * _UNITS_MS[match.group(2)]
+    return _parse_since(text)
+
+
+def _stats_items(args: argparse.Namespace, dynamodb: Any) -> Iterator[dict[str, Any]]:
+    """Every index entry received in [since, until): source, status and reason only."""
+    names = {"#source": "source", "#status": "status", "#reason": "reason"}
+    values: dict[str, Any] = {}
+    time_range = _received_at_range(args, values)
+    query: dict[str, Any] = {
+        "TableName": args.table,
+        "ProjectionExpression": "#source, #status, #reason",
+        "ExpressionAttributeNames": names,
+    }
+    paginator = dynamodb.get_paginator("query")
+    if args.source:
+        values[":source"] = {"S": args.source}
+        request = dict(
+            query,
+            IndexName=GSI_NAME,
+            KeyConditionExpression=" AND ".join(["#source = :source", *time_range]),
+            ExpressionAttributeValues=values,
+        )
+        yield from _query_items(paginator, request)
+        return
+    condition = " AND ".join(["received_bucket = :bucket", *time_range])
+    for day in received_days(args.since, args.until):
+        for bucket in bucket_keys(day):
+            request = dict(
+                query,
+                IndexName=RECEIVED_INDEX,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues={**values, ":bucket": {"S": bucket}},
+            )
+            yield from _query_items(paginator, request)
+
+
+def stats(args: argparse.Namespace, out: TextIO) -> int:
+    """Counts by source, status and reason over the window, with each source's rejected share."""
+    args.table = args.table or f"{args.name}-history"
+    args.until = args.until if args.until is not None else _now_ms()
+    counts: dict[tuple[str, str, str], int] = {}
+    for item in _stats_items(args, _client(args, "dynamodb")):
+        key = tuple(str(_plain(item[k]) if k in item else "") for k in ("source", "status", "reason"))
+        counts[key] = counts.get(key, 0) + 1  # type: ignore[index]
+    rows = sorted(counts.items())
+    if args.json:
+        json.dump(
+            {
+                "since": _ms_to_iso(args.since),
+                "until": _ms_to_iso(args.until),
+                "counts": [
+                    {"source": s, "status": st, "reason": r or None, "count": n} for (s, st, r), n in rows
+                ],
+            },
+            out,
+            indent=2,
+        )
+        out.write("\n")
+        return 0
+    out.write(f"received {_ms_to_iso(args.since)} .. {_ms_to_iso(args.until)} (UTC)\n")
+    _table([[s, st, r, str(n)] for (s, st, r), n in rows], ["SOURCE", "STATUS", "REASON", "COUNT"], out)
+    totals: dict[str, list[int]] = {}
+    for (source, status, _), n in rows:
+        total = totals.setdefault(source, [0, 0])
+        total[0] += n
+        total[1] += n if status == "rejected" else 0
+    for source, (total, rejected) in sorted(totals.items()):
+        out.write(f"{source}: {total} row(s), {100 * rejected / total:.0f} % rejected\n")
+    if not rows:
+        out.write("no rows in this window\n")
+    # Duplicates do not add rows (a row's duplicate_count counts them): the dashboard's
+    # Webhooks{Status=duplicate} has them.
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webhookctl",
@@ -1096,7 +1187,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", help="AWS region (default: the SDK's configuration)")
     parser.add_argument("--profile", help="AWS profile (default: the SDK's credential chain)")
     parser.add_argument("--json", action="store_true", help="machine-readable output (list commands)")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{dlq,history}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{dlq,history,stats}")
 
     dlq = groups.add_parser("dlq", help="the dead-letter queue").add_subparsers(dest="command", required=True)
     listing = dlq.add_parser(
@@ -1122,6 +1213,27 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--max", type=int, default=None, help="move at most this many messages")
     replay.add_argument("--visibility-timeout", type=int, default=60, help=argparse.SUPPRESS)
     replay.set_defaults(run=dlq_replay)
+
+    counting = groups.add_parser(
+        "stats",
+        help="counts by source, status and reason over a time window (history table indexes)",
+        description=(
+            "Counts the history rows received in [--since, --until) by source, status and reason, from "
+            f"the by_source index (--source) or the by_received index ({RECEIVED_BUCKETS} queries per UTC "
+            "day). Duplicates add no row: the dashboard counts them."
+        ),
+    )
+    counting.add_argument("--table", help="history table name (<name>-history)")
+    counting.add_argument("--name", help="the module's name, for the table <name>-history")
+    counting.add_argument(
+        "--since",
+        type=_parse_moment,
+        default="1h",
+        help="from (15m, 1h, 7d back from now, or ISO 8601; default 1h)",
+    )
+    counting.add_argument("--until", type=_parse_moment, help="up to, not including (default now)")
+    counting.add_argument("--source", help="one source only (the by_source index)")
+    counting.set_defaults(run=stats, group="stats")
 
     history = groups.add_parser("history", help="the history table").add_subparsers(
         dest="command", required=True
@@ -1312,6 +1424,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         parser.error("--since must be before --until")
     if getattr(args, "run", None) is history_replay:
         _check_replay(parser, args)
+    if getattr(args, "run", None) is stats and not (args.table or args.name):
+        parser.error("give --table (or --name, for <name>-history)")
     for name in ("max", "limit"):
         if getattr(args, name, None) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")

@@ -34,6 +34,7 @@ module "webhooks" {
   # set once per account and region: see the README). The local account needs none.
   create_access_logs = true
 
+  processor_enabled                = var.processor_enabled
   queue_max_receive_count          = var.queue_max_receive_count
   processor_batch_size             = 10
   processor_maximum_concurrency    = 20

@@ -51,3 +51,10 @@ variable "payments_consumer_enabled" {
   type        = bool
   default     = true
 }
+
+variable "processor_enabled" {
+  description = "False pauses the processor (its SQS trigger): webhooks are still accepted and wait in the queue, within its retention."
+  type        = bool
+  default     = true
+  nullable    = false
+}

@@ -18,17 +18,18 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 
+from . import metrics
 from .budget import MAX_SAFETY_MARGIN_MS, safety_margin_ms, sdk_budget
 from .config import get_config
 from .errors import TransientError
-from .history import HistoryStore
+from .history import HistoryStore, WriteResult
 from .processor import Processor, RecordResult
 from .publisher import MAX_BATCH_ENTRIES, Publisher
 from .secret_store import SecretStore
@@ -115,6 +116,7 @@ def reset() -> None:
 class BatchResult:
     results: list[RecordResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # SQS messageIds to retry
+    published: list[str | None] = field(default_factory=list)  # the source of each event SNS accepted
 
     def response(self) -> dict[str, list[dict[str, str]]]:
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in self.failures]}
@@ -137,8 +139,10 @@ def _remaining_ms(context: Any) -> int | None:
         return None
 
 
-def _fail(batch: BatchResult, message_id: str, reason: str) -> None:
-    batch.results.append(RecordResult(message_id, "failed", reason=reason))
+def _fail(batch: BatchResult, message_id: str, reason: str, record: Any = None) -> None:
+    batch.results.append(
+        RecordResult(message_id, "failed", reason=reason, source=metrics.record_source(record))
+    )
     batch.failures.append(message_id)
 
 
@@ -161,6 +165,7 @@ def _flush(batch: BatchResult, processor: Processor, pending: list[int]) -> None
             batch.results[index] = result._replace(status="failed", reason=PUBLISH_FAILED)
             batch.failures.append(result.message_id)
             continue
+        batch.published.append(result.source)
         assert result.event_id is not None
         try:
             processor.history.mark_published(result.event_id, published_at_ms)
@@ -189,7 +194,8 @@ def process_batch(event: Any, context: Any = None, processor: Processor | None =
         except Exception:
             logger.exception("processor configuration failed: retrying the whole batch")
             for record in records:
-                _fail(batch, _message_id(record), "configuration")
+                _fail(batch, _message_id(record), "configuration", record)
+            _emit_metrics(batch, (), len(records))
             return batch
 
     timeout = processor.config.processor_timeout_seconds
@@ -208,7 +214,7 @@ def process_batch(event: Any, context: Any = None, processor: Processor | None =
                 extra={"remaining_ms": remaining, "margin_ms": margin_ms, "unstarted": len(records) - index},
             )
             for rest in records[index:]:
-                _fail(batch, _message_id(rest), "deadline")
+                _fail(batch, _message_id(rest), "deadline", rest)
             break
         message_id = _message_id(record)
         try:
@@ -218,13 +224,13 @@ def process_batch(event: Any, context: Any = None, processor: Processor | None =
                 "transient failure, record will be retried",
                 extra={"sqs_message_id": message_id, "error_code": exc.code, "error": str(exc)},
             )
-            _fail(batch, message_id, exc.code)
+            _fail(batch, message_id, exc.code, record)
         except Exception as exc:
             logger.exception(
                 "unexpected failure, record will be retried",
                 extra={"sqs_message_id": message_id, "error_code": type(exc).__name__},
             )
-            _fail(batch, message_id, "unexpected")
+            _fail(batch, message_id, "unexpected", record)
         else:
             if result.envelope is not None and result.event_id in publishing:
                 result = result._replace(envelope=None)
@@ -235,7 +241,33 @@ def process_batch(event: Any, context: Any = None, processor: Processor | None =
                 if len(pending) >= MAX_BATCH_ENTRIES:  # a full PublishBatch: send it now
                     _flush(batch, processor, pending)
     _flush(batch, processor, pending)
+    _emit_metrics(batch, processor.config.sources, len(records))
     return batch
+
+
+_DUPLICATE_WRITES = (WriteResult.DUPLICATE, WriteResult.REDELIVERY)
+
+
+def _emit_metrics(batch: BatchResult, sources: Collection[str], size: int) -> None:
+    """The invocation's EMF documents (metrics.py) on stdout: counts by source and status, each
+    record's age, the events published and the batch size. Never fails the batch."""
+    if not metrics.enabled():
+        return
+    try:
+        recorder = metrics.BatchMetrics(metrics.service_name(), sources)
+        recorder.size = size
+        for result in batch.results:
+            status = (
+                "duplicate"
+                if result.status == "processed" and result.write in _DUPLICATE_WRITES
+                else result.status
+            )
+            recorder.outcome(result.source, status, result.reason, result.age_ms)
+        for source in batch.published:
+            recorder.publish(source)
+        recorder.emit()
+    except Exception:
+        logger.exception("metrics were not written")
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:

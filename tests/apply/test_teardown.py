@@ -31,3 +31,7 @@ def test_destroy_leaves_nothing(deployed, aws_account):
     assert out["rest_api_id"] not in [a["id"] for a in apis]
     roles = [r["RoleName"] for r in aws_account.client("iam").list_roles()["Roles"]]
     assert not [r for r in roles if r.startswith(name)]
+    cloudwatch = aws_account.client("cloudwatch")
+    assert cloudwatch.list_dashboards(DashboardNamePrefix=name)["DashboardEntries"] == []
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=name)
+    assert alarms["MetricAlarms"] == [] and alarms["CompositeAlarms"] == []

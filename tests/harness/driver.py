@@ -82,6 +82,9 @@ def deployed_processor_environment(account: Account, function_name: str, package
     """
     config = deployed_function(account, function_name, package)
     env = dict(config["Environment"]["Variables"])
+    # Set by the Lambda runtime for every function (AWS Lambda Developer Guide, "Defined runtime
+    # environment variables"); the processor's metrics name their Service by it.
+    env["AWS_LAMBDA_FUNCTION_NAME"] = config["FunctionName"]
     with tempfile.TemporaryDirectory(prefix="processor-root-") as root:
         name = env.get("WEBHOOK_SOURCES_FILE")
         if name:

@@ -12,8 +12,31 @@ configuration back with boto3 and executes it the way API Gateway documents:
 `GatewaySpec` is the same configuration as plain data, so templates can be tested
 without moto's API Gateway (`LocalGateway.from_spec`).
 
-Not emulated: authorizers, API keys/usage plans, binary media types, caching,
-throttling, non-SQS integrations.
+Content types. Request templates and request models are selected by the request's
+media type, compared case-insensitively: "The type and subtype tokens are
+case-insensitive" (RFC 9110, section 8.3.1, "Media Type"). Its parameters
+(`; charset=utf-8`) are dropped, from the request's Content-Type and from the keys
+alike. That is one of two readings: AWS does not say whether API Gateway selects by
+the exact Content-Type string (LocalStack does, and answers 415 to
+`application/json; charset=utf-8` when only `application/json` is keyed) or by the
+media type. The module keys every template and model by the base type and its
+charset spellings (main.tf, `template_content_types`), so both readings select the
+same template for what senders send. A media type in another case
+(`Application/JSON`) is the remaining difference: 200 here, 415 on an exact-string
+reader; refused, never lost, either way (docs/emulators.md, `media-type-case`).
+
+Request body. A non-binary payload reaches templates as text decoded as UTF-8,
+malformed bytes as U+FFFD. An empty payload reads as `{}` for `$input.body` and for
+the request validator (LocalStack's AWS-recorded tests, PRs #7916 and #12413;
+vtl.EMPTY_BODY). A request without Content-Length or Transfer-Encoding gets
+`Content-Length: <body bytes>`, as an HTTP client sends it ("A user agent SHOULD
+send Content-Length in a request when the method defines a meaning for enclosed
+content and it is not sending Transfer-Encoding", RFC 9110, section 8.6); templates
+see it among the headers. (LocalStack drops it before mapping; AWS does not say.)
+
+Not emulated: authorizers, API keys/usage plans, resource policies (so
+`allowed_cidrs` is unproven here: every source IP is let in), binary media types,
+caching, throttling, non-SQS integrations.
 """
 
 from __future__ import annotations
@@ -24,7 +47,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import boto3
@@ -47,6 +70,8 @@ INTEGRATION_TIMEOUT_S = 29.0
 SQS_MAX_ATTRIBUTES = 10
 SQS_MIN_MAXIMUM_MESSAGE_SIZE = 1024
 _SQS_INVALID_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+T = TypeVar("T")
 
 # The fault hook: rendered form -> None (call SQS), a status, or (status, SQS answer body).
 SqsFault = Callable[[str], int | tuple[int, str] | None]
@@ -305,6 +330,11 @@ class LocalGateway:
                 "REQUEST_TOO_LARGE", 413, "Request Too Long", "RequestTooLongException", request_id
             )
 
+        if vtl.header_lookup(headers, "Content-Length") is None and (
+            vtl.header_lookup(headers, "Transfer-Encoding") is None
+        ):
+            headers["Content-Length"] = str(len(body))  # what an HTTP client sends (RFC 9110, 8.6)
+
         context = vtl.make_context(
             request_id=request_id,
             request_time_epoch_ms=request_time_epoch_ms,
@@ -316,19 +346,19 @@ class LocalGateway:
             http_method=http_method.upper(),
             api_id=self.spec.rest_api_id,
         )
-        # A non-binary payload reaches templates as text decoded as UTF-8.
+        # A non-binary payload reaches templates as text decoded as UTF-8 (malformed bytes
+        # become U+FFFD); an empty one reads as {} (vtl.EMPTY_BODY).
         text = body.decode("utf-8", errors="replace")
         vtl_input = vtl.Input(text, headers, query, path_params)
-        # No Content-Type: API Gateway assumes application/json. Parameters
-        # (`; charset=utf-8`) do not take part in template or model selection.
-        content_type = (vtl.header_lookup(headers, "Content-Type") or "application/json").split(";")[0]
-        content_type = content_type.strip().lower()
+        # No Content-Type: API Gateway assumes application/json. Selection is by media type,
+        # case-insensitive, parameters dropped (module docstring, "Content types").
+        content_type = media_type(vtl.header_lookup(headers, "Content-Type") or "application/json")
 
-        invalid = self._validate(method, content_type, text, vtl_input, request_id)
+        invalid = self._validate(method, content_type, vtl_input.body, vtl_input, request_id)
         if invalid is not None:
             return invalid
 
-        templates = {key.lower(): value for key, value in method.request_templates.items()}
+        templates = by_media_type(method.request_templates)
         if content_type in templates:
             integration_body = vtl.render(
                 templates[content_type], vtl_input, context, self.spec.stage_variables
@@ -393,7 +423,9 @@ class LocalGateway:
                     "BAD_REQUEST_PARAMETERS", 400, message, "BadRequestException", request_id
                 )
         if method.validate_request_body:
-            schema = method.request_models.get(content_type, method.request_models.get("$default"))
+            # `text` is what $input.body reads: an empty payload is validated as {} (PR #7916).
+            models = by_media_type(method.request_models)
+            schema = models.get(content_type, models.get("$default"))
             if schema is not None:
                 try:
                     jsonschema.validate(json.loads(text, parse_constant=_reject_constant), schema)
@@ -569,6 +601,21 @@ class LocalGateway:
                 headers[target.removeprefix("method.response.header.")] = source.strip("'")
         headers.update({str(k): str(v) for k, v in (override.get("header") or {}).items()})
         return GatewayResponse(final_status, body, headers, request_id, status, sqs_body)
+
+
+def media_type(content_type: str) -> str:
+    """`Application/JSON; charset=UTF-8` -> `application/json`: the type/subtype, lower-cased
+    (RFC 9110, 8.3.1: "The type and subtype tokens are case-insensitive"), parameters dropped."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def by_media_type(by_content_type: Mapping[str, T]) -> dict[str, T]:
+    """Templates or models keyed by Content-Type string -> keyed by media type. Keys that differ
+    only in parameters collapse into one; a key without parameters wins."""
+    found: dict[str, T] = {}
+    for key in sorted(by_content_type, key=lambda k: ";" in k):
+        found.setdefault(media_type(key), by_content_type[key])
+    return found
 
 
 def _reject_constant(name: str) -> Any:

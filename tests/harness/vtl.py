@@ -137,12 +137,20 @@ def _to_str(value: Any) -> str:
 # --------------------------------------------------------------------------- $input
 
 
+# What `$input.body` renders for an empty payload. LocalStack's tests recorded against AWS
+# (test_apigateway_common.py::test_input_body_formatting, its PR #12413; and the request
+# validator's, PR #7916) show `{}`, not "": AWS documents neither.
+EMPTY_BODY = "{}"
+
+
 class Input:
     """`$input` for one request.
 
     body: the raw payload as a string. API Gateway decodes a non-binary payload
     as UTF-8; bytes that are not valid UTF-8 become U+FFFD (they cannot survive
-    a text template, whatever the template does).
+    a text template, whatever the template does). An empty payload reads as
+    `empty_body` (default `{}`, the AWS reading above; pass "" for the other
+    reading), also for `$input.path` and `$input.json`.
     """
 
     def __init__(
@@ -151,8 +159,11 @@ class Input:
         headers: Mapping[str, str] | None = None,
         query: Mapping[str, str] | None = None,
         path_params: Mapping[str, str] | None = None,
+        *,
+        empty_body: str = EMPTY_BODY,
     ) -> None:
-        self.body = body
+        self.raw_body = body
+        self.body = body if body else empty_body
         self._headers = dict(headers or {})
         self._query = dict(query or {})
         self._path = dict(path_params or {})

@@ -435,6 +435,11 @@ VALIDATIONS: dict[str, tuple] = {
         "content_types must be",
         ONE_SOURCE,
     ),
+    "bad-content-type-with-charset": _case(
+        {"sources": {"g": {"scheme": "github", "content_types": ["application/xml; charset=utf-8"]}}},
+        "content_types must be",
+        ONE_SOURCE,
+    ),
     "empty-content-types": _case(
         {"sources": {"g": {"scheme": "github", "content_types": []}}}, "content_types must be", ONE_SOURCE
     ),

@@ -84,10 +84,13 @@ SCHEMES = {
     "hm": {"scheme": "hmac_sha256", "signature_header": "X-Sig"},
     "no": {"scheme": "none"},
     "own": {"scheme": "github", "content_types": ["application/json"]},
+    # An entry that has parameters is kept as written; one without is expanded.
+    "par": {"scheme": "none", "content_types": ["application/json; charset=utf-8", "text/plain"]},
 }
 ACCEPTED = {
     "schemes": {"sources": SCHEMES},
     "disabled": {"create": False},
+    "paused": {"processor_enabled": False},
     "secrets": {
         "sources": {
             "gh": {"scheme": "github"},
@@ -121,13 +124,22 @@ def accepted(plan_stack) -> tftest.TerraformPlanOutput:
     return plan_stack(PROBES).plan(tf_vars=probe_vars(ACCEPTED))
 
 
+# Every media type is keyed with these suffixes (main.tf, charset_suffixes): under either reading
+# of API Gateway's selection rule (the exact string, or the media type) they select one template.
+CHARSET_SUFFIXES = ("", "; charset=utf-8", ";charset=utf-8", "; charset=UTF-8", ";charset=UTF-8")
+JSON_KEYS = {f"application/json{suffix}" for suffix in CHARSET_SUFFIXES}
+FORM_KEYS = {f"application/x-www-form-urlencoded{suffix}" for suffix in CHARSET_SUFFIXES}
+TEXT_KEYS = {f"text/plain{suffix}" for suffix in CHARSET_SUFFIXES}
+
+
 def test_request_template_forwards_raw_body_and_scheme_headers(example_plan):
     values = plan_values(example_plan("complete"))
     github = values['module.webhooks.aws_api_gateway_integration.this["github"]']["request_templates"]
     # examples/complete leaves github's and slack's content_types unset: the scheme defaults.
-    assert set(github) == {"application/json", "application/x-www-form-urlencoded"}
+    assert set(github) == JSON_KEYS | FORM_KEYS
+    assert len(set(github.values())) == 1  # one template, whatever the spelling
     slack = values['module.webhooks.aws_api_gateway_integration.this["slack"]']["request_templates"]
-    assert set(slack) == {"application/json", "application/x-www-form-urlencoded"}
+    assert set(slack) == JSON_KEYS | FORM_KEYS
     template = github["application/json"]
     code = "\n".join(line for line in template.splitlines() if not line.startswith("##"))
     assert "$util.urlEncode($input.body)" in code
@@ -147,13 +159,30 @@ def test_request_template_forwards_raw_body_and_scheme_headers(example_plan):
 def test_default_content_types_follow_the_scheme(accepted):
     """content_types unset: what each provider sends (GitHub form hooks, Slack commands)."""
     values = plan_values(accepted)
-    form = {"application/json", "application/x-www-form-urlencoded"}
-    expected = {"gh": form, "sl": form, "own": {"application/json"}}
+    form = JSON_KEYS | FORM_KEYS
+    par = {"application/json; charset=utf-8"} | TEXT_KEYS
+    expected = {"gh": form, "sl": form, "own": JSON_KEYS, "par": par}
     for name in SCHEMES:
         integration = values[at("schemes", f'aws_api_gateway_integration.this["{name}"]')]
-        assert set(integration["request_templates"]) == expected.get(name, {"application/json"}), name
+        assert set(integration["request_templates"]) == expected.get(name, JSON_KEYS), name
+        # Every JSON spelling, and only those, is validated against the JSON model.
+        json_keys = {"application/json; charset=utf-8"} if name == "par" else JSON_KEYS
         method = values[at("schemes", f'aws_api_gateway_method.this["{name}"]')]
-        assert method["request_models"] == {"application/json": "WebhookJsonBody"}, name
+        assert method["request_models"] == dict.fromkeys(json_keys, "WebhookJsonBody"), name
+
+
+def test_processor_enabled_pauses_only_the_trigger(accepted):
+    """processor_enabled = false: the trigger is planned disabled; the API, queue and function stay."""
+    values = plan_values(accepted)
+    mapping = "aws_lambda_event_source_mapping.this[0]"
+    assert values[at("paused", mapping)]["enabled"] is False
+    assert values[at("schemes", mapping)]["enabled"] is True  # the default
+    for address in (
+        "aws_lambda_function.this[0]",
+        "aws_sqs_queue.this[0]",
+        'aws_api_gateway_integration.this["github"]',
+    ):
+        assert at("paused", address) in values, address
 
 
 # The method responses api.tf declares for each source (what a sender can be answered).
@@ -186,7 +215,7 @@ def test_mirrors_of_api_tf_match_the_plan(accepted):
     assert templates["application/json"] == webhook_spec.request_template(
         "gh", **webhook_spec.SCHEME_HEADERS["github"]
     )
-    assert set(templates) == {"application/json", "application/x-www-form-urlencoded"}
+    assert set(templates) == JSON_KEYS | FORM_KEYS
     assert values[f'{prefix}integration.this["hm"]']["request_templates"]["application/json"] == (
         webhook_spec.request_template("hm", signature_header="X-Sig")
     )

@@ -32,6 +32,9 @@ from .deployed import SourceDef
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+# The parameter spellings api.tf keys every media type's template and model by as well
+# (Stripe sends `application/json; charset=utf-8`): each must be accepted like the bare type.
+CHARSET_SPELLINGS = ("; charset=utf-8", ";charset=utf-8", "; charset=UTF-8", ";charset=UTF-8")
 TEXT = "text/plain"
 # API Gateway's own payload limit.
 API_GATEWAY_MAX_BYTES = 10 * 1024 * 1024
@@ -379,8 +382,8 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
             body = f"plain text {nonce} {_text(rng)}".encode()
         else:
             body = _json({"event": data}, rng)
-    if content_type == JSON and rng.random() < 0.1:
-        content_type = "application/json; charset=utf-8"
+    if content_type in (JSON, FORM) and rng.random() < 0.1:
+        content_type += rng.choice(CHARSET_SPELLINGS)
     elif content_type == JSON and rng.random() < 0.05:
         content_type = None  # no Content-Type: API Gateway assumes application/json
     return Delivery(

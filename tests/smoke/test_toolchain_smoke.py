@@ -9,7 +9,10 @@ import zipfile
 
 import pytest
 
-pytestmark = pytest.mark.apply
+# `make smoke`: the first check of a new toolchain (a minimal root, 2 queues, a role, an
+# archive). Not in `make test` (-m "not smoke"): tests/apply does all of it on examples/complete,
+# on both engines, and this would add about 2.5 minutes.
+pytestmark = [pytest.mark.apply, pytest.mark.smoke]
 
 
 def test_apply_readback_replan_destroy(stack_factory, aws_account, unique_name):

@@ -19,6 +19,30 @@ def test_media_type(content_type: str | None, expected: str) -> None:
     assert media_type(content_type) == expected
 
 
+# The spellings the module keys its request templates by (main.tf, charset_suffixes): the
+# content_type attribute carries whichever one the sender wrote.
+CHARSET_SUFFIXES = ("", "; charset=utf-8", ";charset=utf-8", "; charset=UTF-8", ";charset=UTF-8")
+
+
+@pytest.mark.parametrize("suffix", CHARSET_SUFFIXES)
+@pytest.mark.parametrize(
+    ("base", "body", "kind"),
+    [
+        ("application/json", '{"a": 1}', "json"),
+        ("Application/JSON", '{"a": 1}', "json"),
+        ("application/x-www-form-urlencoded", "payload=%7B%7D", "form"),
+        ("text/plain", "hello", "text"),
+    ],
+)
+def test_every_accepted_spelling_parses_as_its_media_type(
+    base: str, body: str, kind: str, suffix: str
+) -> None:
+    validation = validate_body(body, base + suffix)
+    assert validation.valid and validation.parsed is not None
+    assert validation.parsed.kind == kind
+    assert media_type(base + suffix) == base.lower()
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "reason"),
     [
