@@ -13,7 +13,7 @@ module "webhooks" {
   tags = var.tags
 
   sources = {
-    stripe  = { scheme = "stripe" }
+    stripe  = { scheme = "stripe", alert_after_silence_seconds = 3600 } # an alarm after an hour without a processed event
     github  = { scheme = "github" }
     shopify = { scheme = "shopify", throttling_rate_limit = 50, throttling_burst_limit = 100 }
     slack   = { scheme = "slack", timestamp_tolerance_seconds = 300 }

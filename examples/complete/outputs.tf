@@ -107,3 +107,13 @@ output "payments_package_path" {
   description = "Local path of the payments consumer's zip (its base64 SHA-256 is the function's CodeSha256)."
   value       = data.archive_file.payments.output_path
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard."
+  value       = module.webhooks.dashboard_name
+}
+
+output "dashboard_url" {
+  description = "Console URL of the CloudWatch dashboard."
+  value       = module.webhooks.dashboard_url
+}
