@@ -228,8 +228,10 @@ def test_integration_template_is_the_file(deployed, aws_account):
         timestamp_header="",
         event_type_header="x-github-event",
     )
-    assert integration["requestTemplates"]["application/json"] == expected
-    assert set(integration["requestTemplates"]) == {"application/json", "application/x-www-form-urlencoded"}
+    # Every spelling of both media types senders use (main.tf charset_suffixes), one template.
+    spellings = ("", "; charset=utf-8", ";charset=utf-8", "; charset=UTF-8", ";charset=UTF-8")
+    media_types = ("application/json", "application/x-www-form-urlencoded")
+    assert integration["requestTemplates"] == {f"{m}{s}": expected for m in media_types for s in spellings}
     assert integration["passthroughBehavior"] == "NEVER"
     catch_all = apigw.get_integration_response(
         restApiId=out["rest_api_id"], resourceId=github["id"], httpMethod="POST", statusCode="502"

@@ -58,7 +58,7 @@ KIND_WEIGHTS: dict[str, float] = {
     "forged": 3,  # a real delivery's ids and body with a signature under the wrong secret
     "bad_signature": 5,  # wrong secret, tampered body, missing or malformed signature
     "stale": 3,  # a valid signature over a timestamp outside the tolerance (past or future)
-    "non_utf8": 1,  # bytes that are not UTF-8: API Gateway passes U+FFFD on
+    "non_utf8": 1,  # bytes that are not UTF-8: U+FFFD in the template, refused with 400
     "malformed_json": 3,  # 400 at the edge (request validator)
     "json_scalar": 1,  # 400 at the edge: the model wants an object or an array
     "malformed_form": 2,  # form-urlencoded that strict parsing refuses: processed, with a parse warning
@@ -640,19 +640,9 @@ def generate(
             delivery = valid_delivery(rng, source)
             raw = b'{"bytes":"\xff\xfe\xc3(", "nonce":"' + _new_id(rng).encode() + b'"}'
             delivery.body, delivery.content_type = raw, JSON
-            # Signed over the sender's bytes, but U+FFFD reaches the processor: a mismatch.
-            if source.scheme != "none":
-                request = Planned(
-                    0,
-                    kind,
-                    f"/webhooks/{source.name}",
-                    delivery,
-                    frozenset({200}),
-                    "rejected",
-                    "signature_mismatch",
-                )
-            else:
-                request = plan_accepted(delivery, kind)
+            # API Gateway hands the template U+FFFD for the bad bytes, which could never verify:
+            # the template refuses the body (400 invalid_body), so nothing is acknowledged.
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
         elif kind == "malformed_json":
             body = rng.choice(
                 [b'{"a": ', b"{'a': 1}", b"NaN", b"[1, 2", b'{"a": 1}}', b"not json", b'{"a": "\x01"}']
