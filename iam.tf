@@ -150,14 +150,27 @@ data "aws_iam_policy_document" "processor" {
     }
   }
 
-  # Decrypt: the queue's messages and the secrets. GenerateDataKey: publishing to the
-  # topic encrypted with the same key (SNS needs both from the publisher). Under the AWS
-  # managed SNS key (no kms_key_arn) the key's own policy admits the account through SNS.
+  # The payload store: each long body is written once under its SHA-256 and read back by
+  # a redelivery that finds its row (payloads.tf). Only under bodies/, never the bucket.
+  dynamic "statement" {
+    for_each = local.create_payload_store ? [1] : []
+    content {
+      sid       = "StorePayloads"
+      actions   = ["s3:PutObject", "s3:GetObject"]
+      resources = [local.payload_bodies_arn]
+    }
+  }
+
+  # Decrypt: the queue's messages, the secrets and the stored bodies (GetObject).
+  # GenerateDataKey: publishing to the topic encrypted with the same key (SNS needs both
+  # from the publisher), and writing a body to the bucket under it (PutObject with SSE-KMS).
+  # Under the AWS managed SNS key (no kms_key_arn) the key's own policy admits the account
+  # through SNS; without kms_key_arn the bucket uses SSE-S3, which needs no kms:* at all.
   dynamic "statement" {
     for_each = var.kms_key_arn == null ? [] : [1]
     content {
       sid       = "DecryptWithCustomerKey"
-      actions   = local.create_event_topic ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
+      actions   = local.create_event_topic || local.create_payload_store ? ["kms:Decrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"]
       resources = [var.kms_key_arn]
     }
   }

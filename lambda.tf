@@ -104,6 +104,8 @@ resource "aws_lambda_function" "this" {
       LOG_LEVEL                 = var.processor_log_level
       # Empty: publishing off (create_event_topic = false).
       EVENT_TOPIC_ARN = local.create_event_topic ? local.event_topic_arn : ""
+      # Empty: no payload store (create_payload_store = false), long bodies are kept truncated.
+      PAYLOAD_BUCKET = local.create_payload_store ? aws_s3_bucket.payloads[0].bucket : ""
     }
   }
 
@@ -124,6 +126,12 @@ resource "aws_lambda_function" "this" {
 
   lifecycle {
     precondition {
+      # Without the payload store a row is the only copy of a body once its message is
+      # deleted, and it holds history_max_stored_body_bytes at most (issue 14, part 4).
+      condition     = var.create_payload_store || var.queue_max_message_size <= var.history_max_stored_body_bytes
+      error_message = "create_payload_store is false and queue_max_message_size (${var.queue_max_message_size}) is above history_max_stored_body_bytes (${var.history_max_stored_body_bytes}): a verified body of up to ${var.queue_max_message_size} bytes would be kept truncated to ${var.history_max_stored_body_bytes} bytes. Set create_payload_store = true, or queue_max_message_size <= ${var.history_max_stored_body_bytes}."
+    }
+    precondition {
       condition     = local.processor_sdk_fits
       error_message = "processor_timeout = ${var.processor_timeout} s is too short for one SDK call with its retries: ${local.processor_sdk_max_attempts} attempts x (${format("%.2f", local.processor_sdk_connect_timeout_s)} s connect + ${format("%.2f", local.processor_sdk_read_timeout_s)} s read) = ${format("%.1f", local.processor_sdk_worst_ms / 1000)} s, but only ${format("%.1f", local.processor_usable_ms / 1000)} s (80 %) of the timeout is usable after the safety margin. A record whose call cannot finish is cut off by the timeout and retried until it reaches the DLQ untried. Use processor_timeout >= ${local.processor_min_timeout_for_sdk}."
     }
@@ -135,7 +143,7 @@ resource "aws_lambda_function" "this" {
   }
 
   # checkov:skip=CKV_AWS_116:An SQS-triggered function's failures go to the queue's own DLQ (redrive policy); a Lambda DLQ only applies to asynchronous invocations.
-  # checkov:skip=CKV_AWS_117:The function calls only AWS APIs (SQS, DynamoDB, Secrets Manager); a VPC would add NAT or endpoints with no isolation gain. Attach one in a wrapper if your policy requires it.
+  # checkov:skip=CKV_AWS_117:The function calls only AWS APIs (SQS, DynamoDB, Secrets Manager, SNS, S3); a VPC would add NAT or endpoints with no isolation gain. Attach one in a wrapper if your policy requires it.
   # checkov:skip=CKV_AWS_115:Concurrency is capped by the SQS trigger's maximum_concurrency (processor_maximum_concurrency), which throttles the poller rather than failing invocations.
   # checkov:skip=CKV_AWS_272:Code signing needs a signing profile the module cannot create for its users; the package hash is pinned by source_code_hash.
   # checkov:skip=CKV_AWS_173:The environment holds no secrets (only names and ARNs); pass kms_key_arn to encrypt it with your own key.

@@ -63,6 +63,16 @@ output "history_table_stream_arn" {
   value       = try(aws_dynamodb_table.this[0].stream_arn, null)
 }
 
+output "payload_bucket_name" {
+  description = "Name of the payload store bucket, where bodies longer than history_max_stored_body_bytes are kept (bodies/<source>/<sha256>; null without create_payload_store). Whoever reads a body_ref row (webhookctl history show --body-out, replay, requeue) needs s3:GetObject on it."
+  value       = try(aws_s3_bucket.payloads[0].bucket, null)
+}
+
+output "payload_bucket_arn" {
+  description = "ARN of the payload store bucket (null without create_payload_store)."
+  value       = try(aws_s3_bucket.payloads[0].arn, null)
+}
+
 output "processor_function_name" {
   description = "Name of the processor Lambda function."
   value       = try(aws_lambda_function.this[0].function_name, null)

@@ -491,7 +491,7 @@ variable "history_stream_enabled" {
 }
 
 variable "history_max_stored_body_bytes" {
-  description = "Largest body stored in a history row; bigger bodies are stored truncated with their size and SHA-256 (a DynamoDB item holds at most 400 KB)."
+  description = "Largest body stored in a history row (a DynamoDB item holds at most 400 KB). A longer processed, conflict or rejected body goes to the payload store and the row points at it (body_ref); without the store (create_payload_store = false) it is kept truncated, with its size and SHA-256, and the module then refuses a queue_max_message_size above this."
   type        = number
   default     = 350000
   nullable    = false
@@ -500,6 +500,24 @@ variable "history_max_stored_body_bytes" {
     condition     = floor(var.history_max_stored_body_bytes) == var.history_max_stored_body_bytes && var.history_max_stored_body_bytes >= 1024 && var.history_max_stored_body_bytes <= 380000
     error_message = "history_max_stored_body_bytes must be a whole number of bytes between 1024 and 380000 (room for the other attributes in a 400 KB item)."
   }
+}
+
+################################################################################
+# Payload store (S3)
+################################################################################
+
+variable "create_payload_store" {
+  description = "Create the payload store: an S3 bucket (<name>-payloads-<unique>, name cut to 27 characters and lower-cased) for processed, conflict and rejected bodies longer than history_max_stored_body_bytes, which the history row then points at (body_ref) instead of keeping them truncated. Private, TLS only, encrypted (kms_key_arn, else SSE-S3), objects expire with the history (the longer of history_retention_days and history_rejected_retention_days; never when rows are kept forever). False keeps today's truncation, and refuses a queue_max_message_size above history_max_stored_body_bytes."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "payload_store_force_destroy" {
+  description = "Let destroy delete the payload store with its objects. False (the default): destroying a bucket that holds bodies fails (BucketNotEmpty), so a destroy never loses an acknowledged body; empty it yourself first, or set this true for ephemeral environments."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 ################################################################################

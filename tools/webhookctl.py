@@ -7,6 +7,7 @@ Works against a real account (default credential chain) or the local one
     python -m tools.webhookctl dlq replay --dlq-url "$DLQ_URL" --queue-url "$QUEUE_URL" --max 100
     python -m tools.webhookctl history list --table NAME-history --source github --since 2025-01-01T00:00:00Z
     python -m tools.webhookctl history show --table NAME-history --event-id 'github#3f2a...'
+    python -m tools.webhookctl history show --table NAME-history --event-id 'github#3f2a...' --body-out body.bin
     python -m tools.webhookctl history requeue --table NAME-history --queue-url "$QUEUE_URL" \
         --source stripe --reason signature_mismatch --since 2025-01-01T00:00:00Z --dry-run
     python -m tools.webhookctl history replay --name NAME --consumer payments \
@@ -54,6 +55,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
+from botocore.config import Config as BotoConfig
 
 # The processor's own envelope, publisher and body rules: a replayed envelope is built by the
 # code that built the original (lambda/ is on the path under pytest; add it for the CLI).
@@ -68,6 +70,7 @@ from webhook_processor.envelope import (  # noqa: E402
     build_envelope,
     utc_day,
 )
+from webhook_processor.payload_store import parse_body_ref  # noqa: E402
 from webhook_processor.publisher import MAX_BATCH_ENTRIES, Publisher  # noqa: E402
 from webhook_processor.validation import validate_body  # noqa: E402
 
@@ -93,7 +96,81 @@ def _client(args: argparse.Namespace, service: str) -> Any:
             options["region_name"] = "us-east-1"
         if session.get_credentials() is None:
             options.update(aws_access_key_id="test", aws_secret_access_key="test")
+        if service == "s3":
+            # A local endpoint serves buckets by path (no <bucket>.host DNS names).
+            options["config"] = BotoConfig(s3={"addressing_style": "path"})
     return session.client(service, **options)
+
+
+class BodyUnavailable(Exception):
+    """A row whose whole body cannot be had: ``category`` for summaries, the text for people."""
+
+    def __init__(self, category: str, message: str) -> None:
+        super().__init__(message)
+        self.category = category
+
+
+class RowBodies:
+    """The exact bytes of history rows' bodies, for every command that reads one.
+
+    A row holds its body whole (``body``, not ``body_truncated``), or points at the payload
+    store (``body_ref``: the object is read with GetObject), or holds only a prefix (an
+    invalid row, or a long body written without a store): that body is not stored anywhere.
+    Either way the bytes must hash to the row's ``body_sha256``. The S3 client is made on the
+    first ``body_ref`` row.
+    """
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self._s3: Any = None
+
+    def read(self, row: dict[str, Any]) -> bytes:
+        """The body's bytes. Raises BodyUnavailable."""
+        ref = row.get("body_ref")
+        if ref:
+            data = self._get_object(str(ref))
+        elif row.get("body_truncated"):
+            prefix = row.get("body")
+            kept = len(prefix.encode("utf-8")) if isinstance(prefix, str) else 0
+            raise BodyUnavailable(
+                "truncated",
+                f"its body was truncated ({row.get('body_size', '?')} bytes received, a {kept}-byte "
+                "prefix stored, no body_ref): the whole body is not stored anywhere",
+            )
+        else:
+            body = row.get("body")
+            if not isinstance(body, str):
+                raise BodyUnavailable("no_body", "the row has no stored body")
+            data = body.encode("utf-8")
+        want = row.get("body_sha256")
+        if want and hashlib.sha256(data).hexdigest() != want:
+            where = f"the object {ref}" if ref else "the stored body"
+            raise BodyUnavailable("body_mismatch", f"{where} does not match its body_sha256")
+        return data
+
+    def text(self, row: dict[str, Any]) -> str:
+        """The body as the SQS message body it was (UTF-8 text). Raises BodyUnavailable."""
+        data = self.read(row)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            # Every body the processor stores is the UTF-8 of a message body: not this one.
+            raise BodyUnavailable("body_mismatch", "the body is not UTF-8 text") from None
+
+    def _get_object(self, ref: str) -> bytes:
+        try:
+            bucket, key = parse_body_ref(ref)
+        except ValueError as exc:
+            raise BodyUnavailable("bad_body_ref", str(exc)) from None
+        if self._s3 is None:
+            self._s3 = _client(self._args, "s3")
+        try:
+            return bytes(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except Exception as exc:  # NoSuchKey (expired?), AccessDenied, KMS, network
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+            raise BodyUnavailable(
+                "store_unreadable", f"cannot read its body from the payload store ({ref}): {code}"
+            ) from None
 
 
 def _preview(text: str, limit: int = BODY_PREVIEW_CHARS) -> str:
@@ -343,7 +420,15 @@ def history_show(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"no history row with event_id {args.event_id!r}\n")
         return 1
     row = {name: _plain(value) for name, value in sorted(item.items())}
-    if args.no_body:
+    if args.body_out:
+        try:
+            data = RowBodies(args).read(row)
+        except BodyUnavailable as exc:
+            out.write(f"error: --body-out: row {args.event_id!r}: {exc}\n")
+            return 2
+        Path(args.body_out).write_bytes(data)
+        row["body_out"] = {"path": args.body_out, "bytes": len(data)}
+    if args.no_body or args.body_out:
         row.pop("body", None)
     for name in ("received_at", "processed_at"):
         if name in row:
@@ -447,37 +532,28 @@ def _select_rows(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
 
 def _refusal(row: dict[str, Any], args: argparse.Namespace) -> tuple[str, str] | None:
-    """(category, message) when the row cannot be requeued, None when it can."""
+    """(category, message) when the row cannot be requeued, None when it can (its body is
+    checked apart: RowBodies)."""
     if row.get("_missing"):
         return "not_found", "no history row with this event_id"
     status = row.get("status")
     if status not in REQUEUE_STATUSES:
         return "wrong_status", f"status is {status!r}: only rejected and invalid rows are requeued"
-    if row.get("body_truncated"):
-        return "truncated", (
-            f"its body was truncated ({row.get('body_size', '?')} bytes received, a prefix stored): "
-            "it cannot be re-verified"
-        )
     attributes = row.get("message_attributes")
     if not isinstance(attributes, dict) or not attributes:
         return "no_message_attributes", (
             "the row has no message_attributes (written before they were stored): "
             "the signature headers are not known"
         )
-    body = row.get("body")
-    if not isinstance(body, str):
-        return "no_body", "the row has no stored body"
-    want = row.get("body_sha256")
-    if want and hashlib.sha256(body.encode("utf-8")).hexdigest() != want:
-        return "body_mismatch", "the stored body does not match its body_sha256"
     names = set(attributes) | {REPLAY_ID_ATTRIBUTE}
     if len(names) > SQS_MAX_ATTRIBUTES:
         return "too_many_attributes", f"{len(names)} message attributes (SQS allows {SQS_MAX_ATTRIBUTES})"
     return None
 
 
-def requeue_message(row: dict[str, Any], replay_id: str) -> dict[str, Any]:
-    """SendMessage's body and attributes for a row: the original message, plus `replay_id`."""
+def requeue_message(row: dict[str, Any], replay_id: str, body: str) -> dict[str, Any]:
+    """SendMessage's body and attributes for a row: the original message (``body``: the row's
+    whole body, RowBodies.text), plus `replay_id`."""
     attributes: dict[str, Any] = {}
     for name, value in sorted(row["message_attributes"].items()):
         if name == REPLAY_ID_ATTRIBUTE or value is None or str(value) == "":
@@ -485,7 +561,7 @@ def requeue_message(row: dict[str, Any], replay_id: str) -> dict[str, Any]:
         data_type = "Number" if name in NUMBER_ATTRIBUTES else "String"
         attributes[name] = {"DataType": data_type, "StringValue": str(value)}
     attributes[REPLAY_ID_ATTRIBUTE] = {"DataType": "String", "StringValue": replay_id}
-    return {"MessageBody": row["body"], "MessageAttributes": attributes}
+    return {"MessageBody": body, "MessageAttributes": attributes}
 
 
 def history_requeue(args: argparse.Namespace, out: TextIO) -> int:
@@ -495,6 +571,7 @@ def history_requeue(args: argparse.Namespace, out: TextIO) -> int:
         return 2
     replay_id = new_replay_id()
     sqs = None if args.dry_run else _client(args, "sqs")
+    bodies = RowBodies(args)
     verb = "would requeue" if args.dry_run else "requeued"
     if not args.json:
         out.write(f"replay_id {replay_id}{' (dry run: nothing is sent)' if args.dry_run else ''}\n")
@@ -520,13 +597,19 @@ def history_requeue(args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"skipped {event_id}: already recovered, superseded by {row['superseded_by']}\n")
             continue
         refusal = _refusal(row, args)
+        body = ""
+        if refusal is None:
+            try:
+                body = bodies.text(row)  # from the row, or the payload store (body_ref)
+            except BodyUnavailable as exc:
+                refusal = (exc.category, str(exc))
         if refusal is not None:
             category, message = refusal
             refused.setdefault(category, []).append({**summary, "refused": message})
             if not args.json:
                 out.write(f"refused {event_id}: {message}\n")
             continue
-        message = requeue_message(row, replay_id)
+        message = requeue_message(row, replay_id, body)
         entry = {
             **summary,
             "body_size": len(message["MessageBody"].encode("utf-8")),
@@ -745,18 +828,30 @@ def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def replay_envelope(row: dict[str, Any], replay_id: str) -> Envelope:
+def replay_body(row: dict[str, Any], bodies: RowBodies) -> str | None:
+    """The row's whole body (from the row, or the payload store), or None when only a
+    truncated prefix is stored (replayed as a reference). Raises BodyUnavailable otherwise."""
+    try:
+        return bodies.text(row)
+    except BodyUnavailable as exc:
+        if exc.category == "truncated":
+            return None
+        raise
+
+
+def replay_envelope(row: dict[str, Any], replay_id: str, body: str | None) -> Envelope:
     """The envelope the processor published for this row, now carrying ``replay_id``.
 
-    Built by the processor's own envelope module from the row's fields, so it has the same
-    shape and bytes (only ``replay_id`` differs), and a body too large for SNS becomes the
-    same reference (``body_omitted``). A row whose stored body was truncated does not hold
-    the body any more: it is sent as that reference too (body and json null, body_size and
-    body_sha256 those of the full body), never with a partial body.
+    ``body`` is the row's whole body (replay_body), or None when the row kept only a
+    truncated prefix. Built by the processor's own envelope module from the row's fields, so
+    it has the same shape and bytes (only ``replay_id`` differs), and a body too large for SNS
+    becomes the same reference (``body_omitted``); ``body_ref`` is the row's. A row whose
+    stored body was truncated does not hold the body any more: it is sent as that reference
+    too (body and json null, body_size and body_sha256 those of the full body), never with a
+    partial body.
     """
-    body = row.get("body")
-    complete = isinstance(body, str) and not row.get("body_truncated")
-    text = body if complete and isinstance(body, str) else ""
+    complete = body is not None
+    text = body if body is not None else ""
     is_json = False
     if complete:
         # The processor's rule (Processor._envelope): `json` is the body when it parsed.
@@ -777,6 +872,7 @@ def replay_envelope(row: dict[str, Any], replay_id: str) -> Envelope:
         replay_id=replay_id,
         body_size=int(row.get("body_size") or len(text.encode("utf-8"))),
         body_sha256=str(row.get("body_sha256") or hashlib.sha256(text.encode("utf-8")).hexdigest()),
+        body_ref=row.get("body_ref") or None,
         # 0: never room for the body, so build_envelope returns its body_omitted reference.
         max_bytes=MAX_MESSAGE_BYTES if complete else 0,
     )
@@ -880,6 +976,7 @@ def history_replay(args: argparse.Namespace, out: TextIO) -> int:
     """Re-deliver processed events from history to the topic, or to one consumer's queue."""
     replay_id = new_replay_id("rp")
     dynamodb = _client(args, "dynamodb")
+    bodies = RowBodies(args)
     target = None if args.dry_run else _Target(args)
     pacer = _Pacer(args.rate)
     where = target.label if target else ("consumer " + args.consumer if args.consumer else "the topic")
@@ -905,7 +1002,7 @@ def history_replay(args: argparse.Namespace, out: TextIO) -> int:
         " (dry run)" if args.dry_run else "",
     )
     if args.dry_run:
-        return _replay_dry_run(args, dynamodb, replay_id, where, filters, out)
+        return _replay_dry_run(args, dynamodb, bodies, replay_id, where, filters, out)
 
     assert target is not None
     sent: list[dict[str, Any]] = []
@@ -945,13 +1042,20 @@ def history_replay(args: argparse.Namespace, out: TextIO) -> int:
             if args.max is not None and len(sent) + len(pending) >= args.max:
                 break
             refusal = _replay_refusal(row, args)
-            if refusal is not None:
+            envelope = None
+            if refusal is None:
+                assert row is not None
+                try:
+                    envelope = replay_envelope(row, replay_id, replay_body(row, bodies))
+                except BodyUnavailable as exc:
+                    refusal = str(exc)
+            if refusal is not None or envelope is None:
                 refused.append({"event_id": event_id, "refused": refusal})
                 if not args.json:
                     out.write(f"refused {event_id}: {refusal}\n")
                 continue
             assert row is not None
-            pending.append((row, replay_envelope(row, replay_id)))
+            pending.append((row, envelope))
             if len(pending) >= pacer.batch_size and not flush():
                 break
         if failed is None:
@@ -1014,6 +1118,7 @@ def history_replay(args: argparse.Namespace, out: TextIO) -> int:
 def _replay_dry_run(
     args: argparse.Namespace,
     dynamodb: Any,
+    bodies: RowBodies,
     replay_id: str,
     where: str,
     filters: dict[str, Any],
@@ -1042,7 +1147,11 @@ def _replay_dry_run(
         count = min(count, args.max)
     sample = []
     for row in sample_rows:
-        envelope = replay_envelope(row, replay_id)
+        try:
+            envelope = replay_envelope(row, replay_id, replay_body(row, bodies))
+        except BodyUnavailable as exc:
+            refused.append({"event_id": str(row.get("event_id")), "refused": str(exc)})
+            continue
         sample.append(
             {
                 "event_id": envelope.event_id,
@@ -1250,6 +1359,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--table", required=True, help="history table name (<name>-history)")
     show.add_argument("--event-id", required=True, help="the row's event_id")
     show.add_argument("--no-body", action="store_true", help="leave the stored body out")
+    show.add_argument(
+        "--body-out",
+        metavar="FILE",
+        help=(
+            "write the body's exact bytes to FILE: from the row when it holds the whole body, from "
+            "the payload store when it has a body_ref (needs s3:GetObject); a row that kept only a "
+            "truncated prefix exits 2 and writes nothing. The JSON printed then leaves the body out"
+        ),
+    )
     show.set_defaults(run=history_show)
 
     requeue = history.add_parser(
@@ -1262,9 +1380,10 @@ def build_parser() -> argparse.ArgumentParser:
             "sent to the main queue. An event that now verifies ends as one processed row under its "
             "event id, and the rejected row gets superseded_by = that event id; rows already superseded "
             "are skipped. Requeueing the same row twice is harmless: the second copy is a redelivery of "
-            "the same request id. Refused, and counted in the summary: rows whose body was truncated "
+            "the same request id. A body in the payload store (body_ref) is read from its object. "
+            "Refused, and counted in the summary: rows whose body was truncated "
             "(body_truncated), rows without message_attributes (written before they were stored), rows "
-            "whose body does not match its body_sha256. "
+            "whose body (or object) does not match its body_sha256, rows whose object cannot be read. "
             "Reads: --event-id reads those rows; --source queries the by_source index (source + "
             "received_at, so --since/--until narrow the read) and reads each match; without --source "
             "every filter is applied to a Scan of the whole table (it reads, and bills, every row). "
@@ -1322,6 +1441,8 @@ def build_parser() -> argparse.ArgumentParser:
             "the queue is --queue-url, or <name>-<consumer> (the module's naming) looked up with "
             "GetQueueUrl given --name. The consumer's filter policy is not applied: the filters "
             "given here select. "
+            "A row whose body is in the payload store (body_ref) is sent with the object's bytes "
+            "(SHA-256 checked; refused when it cannot be read). "
             "A row whose stored body was truncated (body_truncated) no longer holds the body: it is "
             "sent as the reference the processor sends for bodies too large for SNS (body_omitted "
             "true, body and json null; body_size and body_sha256 describe the full body). "

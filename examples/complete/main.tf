@@ -1,6 +1,6 @@
 # Every source kind, a sender allowlist, per-source throttling, alarm emails,
-# access logs and tags, and three consumers of the event topic (consumers.tf). The
-# tests and `make demo` apply this example.
+# access logs and tags, the payload store for bodies above 64 KiB, and three consumers
+# of the event topic (consumers.tf). The tests and `make demo` apply this example.
 # github and slack take their scheme's default content types (JSON and form).
 provider "aws" {
   region = var.region
@@ -45,6 +45,11 @@ module "webhooks" {
   replay_principal_arns            = var.replay_principal_arns
   alarm_emails                     = var.alarm_emails
   alarm_oldest_message_age_seconds = 600
+
+  # Bodies above 64 KiB (up to the queue's 256 KiB) go to the payload store, and the row
+  # points at them: the tests' and the reliability stream's large bodies take that path.
+  history_max_stored_body_bytes = 65536
+  payload_store_force_destroy   = true # an example is destroyed again, objects and all; keep false for real bodies
 
   # Three consumers with different filters (modules/consumer):
   #   payments:      Stripe and billing payment and invoice events, to the example

@@ -38,6 +38,16 @@ output "history_table_name" {
   value       = module.webhooks.history_table_name
 }
 
+output "payload_bucket_name" {
+  description = "Payload store bucket (bodies longer than history_max_stored_body_bytes)."
+  value       = module.webhooks.payload_bucket_name
+}
+
+output "payload_bucket_arn" {
+  description = "Payload store bucket ARN."
+  value       = module.webhooks.payload_bucket_arn
+}
+
 output "processor_function_name" {
   description = "Processor function."
   value       = module.webhooks.processor_function_name

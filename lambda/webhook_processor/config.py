@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,11 @@ DEFAULT_SECRET_CACHE_TTL_SECONDS = 300
 DEFAULT_INVALID_BODY_BYTES = 4096
 # rejected rows expire after this many days (0: like every other row, HISTORY_RETENTION_DAYS).
 DEFAULT_REJECTED_RETENTION_DAYS = 14
+
+# Rows whose long bodies go to the payload store (invalid rows keep a prefix).
+OFFLOADED_STATUSES = frozenset({"processed", "conflict", "rejected"})
+# An S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 # The directory holding the webhook_processor package (LAMBDA_TASK_ROOT in Lambda): a relative
 # WEBHOOK_SOURCES_FILE is read from there.
@@ -59,6 +65,19 @@ class Config:
     rejected_retention_days: int = DEFAULT_REJECTED_RETENTION_DAYS
     # The SNS topic processed events are published to (EVENT_TOPIC_ARN); None: publishing off.
     event_topic_arn: str | None = None
+    # The payload store's bucket (PAYLOAD_BUCKET); None: bodies too long for a row are kept
+    # truncated, as before the store existed (an older deployment).
+    payload_bucket: str | None = None
+
+    def offloads(self, status: str, body_bytes: int) -> bool:
+        """Whether a row of ``status`` keeps its body in the payload store instead: a body
+        longer than MAX_STORED_BODY_BYTES, when there is a store. Invalid rows never (their
+        prefix rule stays); rejected rows do, since a requeue needs the whole body."""
+        return (
+            self.payload_bucket is not None
+            and status in OFFLOADED_STATUSES
+            and body_bytes > self.max_stored_body_bytes
+        )
 
     def retention_days(self, status: str) -> int:
         """Days a row of ``status`` is kept (0: no TTL). Rejected rows go sooner (D8)."""
@@ -163,6 +182,15 @@ def _topic_arn(environ: Mapping[str, str]) -> str | None:
     return value
 
 
+def _bucket(environ: Mapping[str, str]) -> str | None:
+    value = environ.get("PAYLOAD_BUCKET", "").strip()
+    if not value:
+        return None
+    if not _BUCKET_NAME.fullmatch(value):
+        raise ConfigError(f"PAYLOAD_BUCKET must be an S3 bucket name, got {value!r}")
+    return value
+
+
 def load_config(environ: Mapping[str, str]) -> Config:
     """Parse and validate the environment. Raises ConfigError."""
     table_name = environ.get("TABLE_NAME", "").strip()
@@ -188,6 +216,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
         invalid_body_bytes=_int_env(environ, "INVALID_BODY_BYTES", DEFAULT_INVALID_BODY_BYTES),
         rejected_retention_days=_int_env(environ, "REJECTED_RETENTION_DAYS", DEFAULT_REJECTED_RETENTION_DAYS),
         event_topic_arn=_topic_arn(environ),
+        payload_bucket=_bucket(environ),
     )
 
 

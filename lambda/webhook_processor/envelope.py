@@ -6,7 +6,9 @@ message is JSON text. ``body`` is the raw request body as a JSON string, so
 itself when it parsed as JSON: the received text is spliced in unchanged (never re-serialised,
 so numbers keep their exact digits), else null. When the message would exceed SNS's 256 KiB
 limit, attributes included, ``body`` and ``json`` are null and ``body_omitted`` is true: the
-consumer reads the body from the history table by ``event_id``.
+consumer reads the body from the history table by ``event_id``. ``body_ref`` is the payload
+store object (``s3://bucket/key``) holding the whole body when the row keeps it there, else null;
+it is set whether or not the body is in the message too.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ def build_envelope(
     replay_id: str | None,
     body_size: int,
     body_sha256: str,
+    body_ref: str | None = None,
     max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> Envelope:
     """The envelope of one processed event.
@@ -133,6 +136,7 @@ def build_envelope(
         "replay_id": replay_id,
         "body_size": body_size,
         "body_sha256": body_sha256,
+        "body_ref": body_ref,
     }
     # Short metadata: ASCII escapes keep any odd code point (a lone surrogate in an event
     # type parsed from "\ud800") valid. The body goes in as UTF-8, escaped only where needed.

@@ -79,6 +79,12 @@ def _sns() -> Any:
     return boto3.client("sns", region_name=region, config=_sdk_config())
 
 
+@functools.cache
+def _s3() -> Any:
+    # Made when the first body too long for a row arrives, not at the cold start.
+    return boto3.client("s3", config=_sdk_config())
+
+
 def _configure_logging(level_name: str) -> None:
     level = logging.getLevelName(level_name)
     if isinstance(level, int):
@@ -94,11 +100,18 @@ def get_processor() -> Processor:
     """The container's processor, built on first use from the environment."""
     config = get_config()
     _configure_logging(config.log_level)
+    payloads = None
+    if config.payload_bucket:
+        # Imported only where a store is configured: the cold start without one is unchanged.
+        from .payload_store import PayloadStore
+
+        payloads = PayloadStore(_s3, config.payload_bucket)
     return Processor(
         config,
         HistoryStore(_dynamodb, config.table_name),
         SecretStore(_secretsmanager, config.secret_cache_ttl_seconds),
         publisher=Publisher(_sns, config.event_topic_arn) if config.event_topic_arn else None,
+        payloads=payloads,
     )
 
 
@@ -110,6 +123,7 @@ def reset() -> None:
     _dynamodb.cache_clear()
     _secretsmanager.cache_clear()
     _sns.cache_clear()
+    _s3.cache_clear()
 
 
 @dataclass

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from . import event_fields
 from .config import Config, SourceConfig
@@ -18,6 +18,9 @@ from .publisher import Publisher
 from .secret_store import SecretStore
 from .signatures import SignedRequest, verify
 from .validation import Validation, validate_body
+
+if TYPE_CHECKING:  # imported by the handler only when PAYLOAD_BUCKET is set
+    from .payload_store import PayloadStore
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ class Processor:
         secrets: SecretStore,
         clock: Callable[[], float] | None = None,
         publisher: Publisher | None = None,
+        payloads: PayloadStore | None = None,
     ) -> None:
         self.config = config
         self.history = history
@@ -79,6 +83,8 @@ class Processor:
         self._clock = clock
         # None: publishing is off (no EVENT_TOPIC_ARN) and no envelope is built.
         self.publisher = publisher
+        # None: no payload store (no PAYLOAD_BUCKET): long bodies are kept truncated.
+        self.payloads = payloads
 
     def process(self, record: Mapping[str, Any]) -> RecordResult:
         """Handle one record. Raises TransientError (or anything unexpected) to have it retried."""
@@ -120,7 +126,12 @@ class Processor:
 
         delivery = event_fields.delivery_id(source.scheme, message.delivery_id, validation.parsed)
         event_id = event_fields.scheme_event_id(source.scheme, source.name, delivery, raw)
-        item = self._item(message, source, validation, event_id, "processed", None, delivery, raw, now_ms)
+        # Before any row: a conflict row of this delivery holds the same body, so one object
+        # (same key) serves both.
+        body_ref = self._offload(message, source, "processed", raw)
+        item = self._item(
+            message, source, validation, event_id, "processed", None, delivery, raw, now_ms, body_ref
+        )
         item["parse_warning"] = validation.warning
         item["replay_id"] = _clip(message.replay_id)
 
@@ -188,7 +199,19 @@ class Processor:
             replay_id=item["replay_id"],
             body_size=item["body_size"],
             body_sha256=item["body_sha256"],
+            body_ref=item.get("body_ref"),
         )
+
+    def _offload(
+        self, message: InboundWebhook, source: SourceConfig, status: Status, raw: bytes
+    ) -> str | None:
+        """The body_ref of a body too long for a row of ``status`` once it is in the payload
+        store; None when the row keeps the body (or there is no store). A failed PutObject
+        raises TransientError: the record is retried, never kept truncated."""
+        if self.payloads is None or not self.config.offloads(status, len(raw)):
+            return None
+        sha = hashlib.sha256(raw).hexdigest()
+        return self.payloads.put(source.name, raw, sha, message.content_type)
 
     def _secrets_for(self, source: SourceConfig) -> tuple[str, ...]:
         if not source.secret_arn:
@@ -208,8 +231,18 @@ class Processor:
         id, the whole body, the normal retention (D5)."""
         assert message.request_id is not None  # a contract violation otherwise
         key = event_fields.request_event_id(source.name, message.request_id)
+        # The same body as ``item``: already in the payload store when ``item`` points there.
         row = self._item(
-            message, source, validation, key, "conflict", BODY_DIFFERS, item["delivery_id"], raw, now_ms
+            message,
+            source,
+            validation,
+            key,
+            "conflict",
+            BODY_DIFFERS,
+            item["delivery_id"],
+            raw,
+            now_ms,
+            item.get("body_ref"),
         )
         row.update(
             conflict_of=item["event_id"],
@@ -234,7 +267,12 @@ class Processor:
         raw = (message.body or "").encode("utf-8", "replace")
         scheme = source.scheme if source else "none"
         delivery = event_fields.delivery_id(scheme, message.delivery_id, validation.parsed)
-        item = self._item(message, source, validation, event_id, status, reason, delivery, raw, now_ms)
+        # A rejected body may be a real event under a mistyped secret: `history requeue` needs
+        # all of it, so a long one goes to the payload store too (invalid rows keep a prefix).
+        body_ref = self._offload(message, source, status, raw) if source is not None else None
+        item = self._item(
+            message, source, validation, event_id, status, reason, delivery, raw, now_ms, body_ref
+        )
         # Every attribute as received (signature, timestamp, delivery id, ...): enough for
         # `webhookctl history requeue` to rebuild the message once the cause is fixed.
         item["message_attributes"] = dict(message.attributes)
@@ -262,9 +300,14 @@ class Processor:
         delivery: str | None,
         raw: bytes,
         now_ms: int,
+        body_ref: str | None = None,
     ) -> dict[str, Any]:
         scheme = source.scheme if source else "none"
-        stored_body, truncated = truncate_utf8(raw, self.config.stored_body_bytes(status))
+        if body_ref is None:
+            stored_body: str | None
+            stored_body, truncated = truncate_utf8(raw, self.config.stored_body_bytes(status))
+        else:  # the whole body is in the payload store: no copy, no truncation flag
+            stored_body, truncated = None, None
         received_at = message.received_at_ms or message.sent_timestamp_ms or now_ms
         retention = self.config.retention_days(status)
         return {
@@ -284,6 +327,7 @@ class Processor:
             "received_bucket": received_bucket(event_id, received_at),
             "processed_at": now_ms,
             "body": stored_body,
+            "body_ref": body_ref,
             "body_size": len(raw),
             "body_sha256": hashlib.sha256(raw).hexdigest(),
             "body_truncated": truncated,
@@ -305,5 +349,6 @@ class Processor:
             "sqs_message_id": message.message_id,
             "receive_count": message.receive_count,
             "body_size": item["body_size"],
+            "body_ref": item["body_ref"],
             "write": write.value,
         }

@@ -84,6 +84,9 @@ def test_processor_and_mapping_read_back(deployed, aws_account):
     assert env["HISTORY_RETENTION_DAYS"] == "30"
     assert env["REJECTED_RETENTION_DAYS"] == "14"
     assert env["INVALID_BODY_BYTES"] == "4096"
+    # examples/complete: bodies above 64 KiB go to the payload store, which the processor names.
+    assert env["MAX_STORED_BODY_BYTES"] == "65536"
+    assert env["PAYLOAD_BUCKET"] == out["payload_bucket_name"]
     assert env["EVENT_TOPIC_ARN"] == out["event_topic_arn"]  # publishing on, to the module's topic
     sources = deployed_sources(aws_account, out["processor_function_name"], _package(deployed))
     assert sorted(sources) == sorted(out["webhook_urls"])
@@ -184,6 +187,8 @@ def test_iam_policies_are_least_privilege(deployed, aws_account):
         "TableArn"
     ]
     own_arns.add(table_arn)
+    bodies = f"{out['payload_bucket_arn']}/bodies/*"  # the payload store: its bodies only
+    own_arns.add(bodies)
     for role_arn in (out["processor_role_arn"], out["api_gateway_role_arn"]):
         documents = _role_policies(iam, role_arn)
         assert documents, f"{role_arn} has no inline policy"
@@ -207,10 +212,46 @@ def test_iam_policies_are_least_privilege(deployed, aws_account):
             "Resource": out["event_topic_arn"],
         }
     ]
+    store = [s for s in processor if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
+    assert len(store) == 1 and store[0]["Sid"] == "StorePayloads", store
+    assert sorted(_as_list(store[0]["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    assert _as_list(store[0]["Resource"]) == [bodies]
     apigw = [s for d in _role_policies(iam, out["api_gateway_role_arn"]) for s in _statements(d)]
     assert apigw == [
         {"Sid": "SendToQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": out["queue_arn"]}
     ]
+
+
+def test_payload_store_read_back(deployed, aws_account):
+    """The bucket for long bodies: private (public access block, ACLs off), encrypted (SSE-S3:
+    examples/complete has no kms_key_arn), unversioned, objects expiring with the history,
+    and TLS only. (The local account stores the policy but does not enforce it.)"""
+    s3, out = aws_account.client("s3"), deployed.outputs
+    bucket = out["payload_bucket_name"]
+    assert bucket.startswith(f"{deployed.tf_vars['name']}-payloads-") and len(bucket) <= 63
+    assert out["payload_bucket_arn"] == f"arn:aws:s3:::{bucket}"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert "KMSMasterKeyID" not in rule["ApplyServerSideEncryptionByDefault"]
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)  # never versioned
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert rule["ID"] == "bodies" and rule["Status"] == "Enabled"
+    assert rule["Expiration"] == {"Days": 30}  # history_retention_days = 30, rejected rows 14
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rule.get("Filter", {}).get("Prefix", "") == "" and not rule.get("Prefix")  # the whole bucket
+    (tls,) = _statements(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert tls["Sid"] == "DenyInsecureTransport" and tls["Effect"] == "Deny"
+    assert tls["Principal"] == "*" and _as_list(tls["Action"]) == ["s3:*"]
+    assert sorted(_as_list(tls["Resource"])) == [out["payload_bucket_arn"], f"{out['payload_bucket_arn']}/*"]
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_integration_template_is_the_file(deployed, aws_account):

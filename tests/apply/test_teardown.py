@@ -13,9 +13,17 @@ pytestmark = [pytest.mark.apply, pytest.mark.xdist_group("apply-complete")]
 
 def test_destroy_leaves_nothing(deployed, aws_account):
     out = deployed.outputs
+    s3, bucket = aws_account.client("s3"), out["payload_bucket_name"]
+    # A body in the payload store, as the processor writes one: examples/complete sets
+    # payload_store_force_destroy, so destroy empties the bucket and deletes it (AWS refuses
+    # to delete a bucket that holds objects, BucketNotEmpty, which the default false keeps).
+    s3.put_object(Bucket=bucket, Key="bodies/teardown/" + "0" * 64, Body=b'{"kept": "until destroy"}')
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] >= 1
     deployed.stack.destroy(tf_vars=deployed.tf_vars)
     assert deployed.stack.state_resources() == []
     name = deployed.tf_vars["name"]
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert not [b for b in buckets if b.startswith(name)], buckets  # the payload store, objects and all
     assert aws_account.client("sqs").list_queues(QueueNamePrefix=name).get("QueueUrls", []) == []
     tables = aws_account.client("dynamodb").list_tables()["TableNames"]
     assert not [t for t in tables if t.startswith(name)]  # history and payments-seen

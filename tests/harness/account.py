@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 # Every service the module and its tests call. A service missing here would be
 # sent to real AWS, which fails fast on a machine with no internet.
@@ -25,6 +26,7 @@ SERVICES = (
     "kms",
     "lambda",
     "logs",
+    "s3",
     "secretsmanager",
     "sns",
     "sqs",
@@ -58,6 +60,8 @@ class Account:
             endpoint_url=self.endpoint_url,
             aws_access_key_id="test",
             aws_secret_access_key="test",
+            # Every bucket under the one local endpoint (as the provider's s3_use_path_style).
+            config=Config(s3={"addressing_style": "path"}) if service == "s3" else None,
         )
 
     def sdk_env(self) -> dict[str, str]:
@@ -84,6 +88,8 @@ class Account:
                     "skip_credentials_validation": True,
                     "skip_metadata_api_check": True,
                     "skip_region_validation": True,
+                    # moto serves every bucket under its one endpoint: bucket.127.0.0.1 does not resolve.
+                    "s3_use_path_style": True,
                     "endpoints": [{s: self.endpoint_url for s in SERVICES}],
                 }
             }

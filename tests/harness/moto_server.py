@@ -50,6 +50,8 @@ def apply_moto_fixes() -> None:
       adds a receive to every waiting message and pushes them to the DLQ.
       The tests' local poller is the event source mapping, so moto's is
       switched off (the mapping itself still exists and reads back).
+    - S3: a bucket policy's TLS-only Deny refused every object request
+      (`_ignore_tls_only_denies_on_buckets`).
     Remove each when moto does it itself.
     """
     from moto.apigateway.models import RestAPI, Stage
@@ -139,6 +141,37 @@ def apply_moto_fixes() -> None:
         return result
 
     Queue.attributes = property(attributes)  # type: ignore[assignment]
+    _ignore_tls_only_denies_on_buckets()
+
+
+def _is_tls_only_deny(statement: dict) -> bool:
+    condition = statement.get("Condition") or {}
+    secure = (condition.get("Bool") or {}).get("aws:SecureTransport")
+    return statement.get("Effect") == "Deny" and len(condition) == 1 and secure in ("false", ["false"])
+
+
+def _ignore_tls_only_denies_on_buckets() -> None:
+    """S3: moto evaluates only StringEquals conditions and counts any other operator (Bool) as
+    matching (moto/iam/policy_conditions.py), so the payload store's TLS-only Deny
+    (`aws:SecureTransport = false`) applied to every object request, and each PutObject and
+    GetObject got 403. AWS applies that Deny only to requests without TLS; the local endpoint is
+    plain HTTP standing in for TLS, so such a Deny never applies to it. Every other statement of
+    the bucket policy is still evaluated by moto."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def bucket_permission(self: FakeBucket, action: str, resource: str) -> PermissionResult:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document["Statement"]
+        statements = statements if isinstance(statements, list) else [statements]
+        kept = [statement for statement in statements if not _is_tls_only_deny(statement)]
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = bucket_permission  # type: ignore[method-assign]
 
 
 def free_port() -> int:

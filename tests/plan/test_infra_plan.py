@@ -89,6 +89,11 @@ def _env(values: dict[str, dict[str, Any]], probe: str) -> dict[str, str]:
 # What must plan: one probe per case
 ################################################################################
 
+# Inputs that keep the processor's environment known at plan time: the event topic's ARN and
+# the payload store's name are known only after apply (tests/plan/test_payloads_plan.py and the
+# apply tests read PAYLOAD_BUCKET).
+NO_UNKNOWN_ENV = {"create_event_topic": False, "create_payload_store": False}
+
 ACCEPTED: dict[str, dict[str, Any]] = {
     "defaults": {},
     # A fractional rate is fine: API Gateway's rate limit is a double.
@@ -96,10 +101,11 @@ ACCEPTED: dict[str, dict[str, Any]] = {
         "sources": {"sh": {"scheme": "shopify", "throttling_rate_limit": 0.5, "throttling_burst_limit": 10}},
         "stage_throttling_rate_limit": 12.5,
     },
-    # The processor's environment is read at plan time: without the event topic (whose ARN
-    # is known only after apply, which makes the provider plan the whole map unknown).
-    "timeout-20": {"processor_timeout": 20, "processor_batch_size": 1, "create_event_topic": False},
-    "timeout-30": {"processor_timeout": 30, "processor_batch_size": 1, "create_event_topic": False},
+    # The processor's environment is read at plan time: without the event topic and the
+    # payload store (the topic's ARN and the bucket's name are known only after apply, which
+    # makes the provider plan the whole map unknown).
+    "timeout-20": {"processor_timeout": 20, "processor_batch_size": 1, **NO_UNKNOWN_ENV},
+    "timeout-30": {"processor_timeout": 30, "processor_batch_size": 1, **NO_UNKNOWN_ENV},
     # Exactly what the batch message suggests: 31 records in 30 s, 100 records in 39 s.
     "batch-31": {"processor_batch_size": 31, "processor_batching_window_seconds": 1},
     "batch-100-in-39": {
@@ -112,7 +118,7 @@ ACCEPTED: dict[str, dict[str, Any]] = {
         "history_rejected_retention_days": 7,
         "history_invalid_body_bytes": 1024,
         "secret_recovery_window_days": 0,
-        "create_event_topic": False,
+        **NO_UNKNOWN_ENV,
     },
     "own-alarm-topic": {"create_sns_topic": False, "sns_topic_arn": OPS_TOPIC},
     "no-alarms": {"create_alarms": False},
@@ -167,6 +173,7 @@ def test_batch_suggestion_is_exact(accepted_values, precondition_plan):
 
 def test_storage_inputs_reach_the_processor(accepted_values):
     env = _env(accepted_values, "storage")
+    assert env["PAYLOAD_BUCKET"] == ""  # create_payload_store = false: long bodies are kept truncated
     assert env["HISTORY_RETENTION_DAYS"] == "0"
     assert env["REJECTED_RETENTION_DAYS"] == "7"
     assert env["INVALID_BODY_BYTES"] == "1024"
@@ -311,10 +318,10 @@ def test_one_hundred_sources_keep_the_environment_far_below_4_kb(plan_stack):
     sources = _many_sources(100)
     stack = plan_stack(PROBES)
     # Only the function and what it needs: 100 sources' API resources add nothing here.
-    # Without the event topic, whose ARN (known after apply) would leave the environment
-    # unknown at plan time; it adds about 75 bytes once applied.
+    # Without the event topic and the payload store, whose ARN and name (known after apply)
+    # would leave the environment unknown at plan time; they add about 140 bytes once applied.
     plan = stack.plan(
-        tf_vars=probe_vars({"many": {"sources": sources, "create_event_topic": False}}),
+        tf_vars=probe_vars({"many": {"sources": sources, **NO_UNKNOWN_ENV}}),
         targets=[at("many", "aws_lambda_function.this[0]")],
     )
     values = plan_values(plan)
@@ -559,6 +566,21 @@ PRECONDITIONS: dict[str, tuple] = {
         "processor_batch_size = 32 does not fit",
         None,
     ),
+    # Without the payload store, a queue that takes more than a row keeps (issue 14, part 4);
+    # what is accepted is in tests/plan/test_payloads_plan.py. (A 1 MiB queue is not planned
+    # here: hashicorp/aws 5.100 caps max_message_size at 262144; 6.x takes 1048576.)
+    "store-off-queue-above-row": (
+        "processor",
+        {"create_payload_store": False, "history_max_stored_body_bytes": 100000},
+        "create_payload_store is false and queue_max_message_size (262144) is above history_max_stored_body_bytes (100000)",
+        None,
+    ),
+    "store-off-row-below-queue": (
+        "processor",
+        {"create_payload_store": False, "history_max_stored_body_bytes": 262143},
+        "create_payload_store is false and queue_max_message_size (262144) is above history_max_stored_body_bytes (262143)",
+        None,
+    ),
 }
 PRECONDITION_PLANS = sorted({plan for plan, *_ in PRECONDITIONS.values()})
 
@@ -623,3 +645,14 @@ def test_batch_that_cannot_finish_in_time_is_refused(precondition_plan):
     assert "Use processor_batch_size <= 31 or processor_timeout >= 39." in message
     # The SDK rule holds at 30 s, so its message is not repeated (short-timeout's is at 5 s).
     assert not [d for d in found if "processor_timeout = 30 s is too short" in d]
+
+
+def test_queue_above_the_row_without_the_store_is_refused_with_both_numbers(precondition_plan):
+    """The message says what would be lost and both ways out, with the probe's own numbers."""
+    message = _one(precondition_plan("processor"), "history_max_stored_body_bytes (100000)")
+    assert (
+        "a verified body of up to 262144 bytes would be kept truncated to 100000 bytes. "
+        "Set create_payload_store = true, or queue_max_message_size <= 100000." in message
+    )
+    message = _one(precondition_plan("processor"), "history_max_stored_body_bytes (262143)")
+    assert "Set create_payload_store = true, or queue_max_message_size <= 262143." in message

@@ -371,6 +371,8 @@ class AppliedStack:
                 serialize_calls(handler._secretsmanager())
                 if env.get("EVENT_TOPIC_ARN"):
                     serialize_calls(handler._sns())
+                if env.get("PAYLOAD_BUCKET"):
+                    serialize_calls(handler._s3())
                 yield
 
     # ------------------------------------------------------------------ reading the account back

@@ -15,6 +15,11 @@ arrived first owns the event row. A rejected row that `history requeue` recovere
 only requests planned to be rejected first may have one. A request whose source was removed
 while it was queued must have failed transiently with `unknown_source` (ledger).
 
+A row whose body is in the payload store (`body_ref`, issue 14) is checked by reading the
+object (`read_body`, e.g. `s3_body_reader(s3)`): its SHA-256 must be that of the body sent.
+With a reader given (the stack has a store), a processed, conflict or rejected row kept
+truncated is a loss: the store exists so that history never keeps a partial verified body.
+
 Consumers (`reconcile_consumers`): every processed event reaches, at least once and under
 its event id, every consumer whose filter policy (as applied: the `consumers` output) matches
 it, and never a consumer whose policy does not; every consumer message is the envelope of a
@@ -33,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +50,47 @@ from .stream import Planned, Stream, queued_bytes
 MAX_LISTED = 60
 # The processor records at most this many request ids per row (duplicates, conflicts).
 MAX_RECORDED_REQUEST_IDS = 50
+# Rows whose long bodies the processor keeps in the payload store (invalid rows keep a prefix).
+STORED_WHOLE_STATUSES = ("processed", "conflict", "rejected")
+
+# body_ref ("s3://bucket/key") -> the object's bytes; raises when it cannot be read.
+BodyReader = Callable[[str], bytes]
+
+
+def s3_body_reader(s3: Any) -> BodyReader:
+    """A BodyReader over an S3 client (the account's). Each object is read once per reader."""
+    seen: dict[str, bytes] = {}
+
+    def read(ref: str) -> bytes:
+        if ref not in seen:
+            if not ref.startswith("s3://") or "/" not in ref[5:]:
+                raise ValueError(f"not an s3:// URI: {ref!r}")
+            bucket, key = ref[5:].split("/", 1)
+            seen[ref] = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return seen[ref]
+
+    return read
+
+
+def _body_ref_problem(row: dict[str, Any], body_sha256: str, read_body: BodyReader | None) -> str | None:
+    """None when the row's body is kept as the contract says: whole in the row, or in the
+    payload store (body_ref) as the exact bytes sent."""
+    ref = row.get("body_ref")
+    if not ref:
+        if read_body is not None and row.get("body_truncated") and row.get("status") in STORED_WHOLE_STATUSES:
+            return f"{row.get('status')} row kept truncated ({row.get('body_size')} bytes) although a payload store exists"
+        return None
+    if "body" in row or "body_truncated" in row:
+        return f"row has body_ref {ref} and a body copy too"
+    if read_body is None:
+        return f"row has body_ref {ref}, but no reader of the payload store was given: unchecked"
+    try:
+        data = read_body(str(ref))
+    except Exception as exc:
+        return f"body_ref {ref} cannot be read: {exc!r}"[:300]
+    if hashlib.sha256(data).hexdigest() != body_sha256:
+        return f"the object at body_ref {ref} is not the body sent (not byte-exact)"
+    return None
 
 
 @dataclass
@@ -93,6 +140,7 @@ def reconcile(
     left_in_queue: int,
     ledger: Ledger | None = None,
     extra_summary: list[tuple[str, Any]] | None = None,
+    read_body: BodyReader | None = None,
 ) -> Reconciliation:
     result = Reconciliation(seed=stream.seed)
     findings = result.findings
@@ -179,7 +227,7 @@ def reconcile(
             where = ", ".join(_describe(kind, thing) for kind, thing in places)
             findings.append(Finding("processed twice", rid, request.index, f"found in {where}"))
             continue
-        problem = _check_place(request, *places[0], by_event_id)
+        problem = _check_place(request, *places[0], by_event_id, read_body)
         if problem:
             findings.append(Finding("wrong ending", rid, request.index, problem))
 
@@ -375,7 +423,11 @@ def _describe(kind: str, thing: dict[str, Any]) -> str:
 
 
 def _check_place(
-    request: Planned, kind: str, thing: dict[str, Any], by_event_id: dict[str, dict[str, Any]]
+    request: Planned,
+    kind: str,
+    thing: dict[str, Any],
+    by_event_id: dict[str, dict[str, Any]],
+    read_body: BodyReader | None = None,
 ) -> str | None:
     """None when the one place a 2xx request ended in is the place the contract gives it."""
     end = request.expected_end
@@ -419,6 +471,10 @@ def _check_place(
         problems.append(f"source {row.get('source')}, expected {request.source}")
     if row.get("body_sha256") != body_sha256:
         problems.append("body_sha256 differs from the body sent (not byte-exact)")
+    elif kind == "row":  # a duplicate's row is checked by the request that wrote it
+        stored = _body_ref_problem(row, body_sha256, read_body)
+        if stored:
+            problems.append(stored)
     return "; ".join(problems) or None
 
 
@@ -479,6 +535,7 @@ def reconcile_consumers(
     consumers: dict[str, Consumer],
     inbox: dict[str, list[Delivered]],
     schemes: dict[str, str],
+    read_body: BodyReader | None = None,
 ) -> None:
     """Adds the consumers' findings and summary to `result` (see the module docstring)."""
     if not consumers:
@@ -500,7 +557,7 @@ def reconcile_consumers(
     for event_id, row in processed.items():
         attributes = _expected_attributes(row, schemes)
         copy = any_copy.get(event_id)
-        body = copy.body if copy is not None else _reconstructed_envelope(row, attributes)
+        body = copy.body if copy is not None else _reconstructed_envelope(row, attributes, read_body)
         for name, consumer in consumers.items():
             wanted = matches(consumer.filter_policy, consumer.filter_policy_scope, attributes, body)
             if wanted and event_id not in received[name]:
@@ -543,10 +600,18 @@ def _expected_attributes(row: dict[str, Any], schemes: dict[str, str]) -> dict[s
     }
 
 
-def _reconstructed_envelope(row: dict[str, Any], attributes: dict[str, str]) -> str:
+def _reconstructed_envelope(
+    row: dict[str, Any], attributes: dict[str, str], read_body: BodyReader | None = None
+) -> str:
     """The fields a MessageBody filter can see, for an event no consumer got a copy of."""
+    text: Any = row.get("body")
+    if row.get("body_ref") and read_body is not None:
+        try:
+            text = read_body(str(row["body_ref"]))
+        except Exception:
+            text = None  # reported by reconcile() as unreadable
     try:
-        parsed = json.loads(str(row.get("body")))
+        parsed = json.loads(text if isinstance(text, (str, bytes)) else str(text))
     except ValueError:
         parsed = None
     return json.dumps({**attributes, "schema_version": 1, "json": parsed})
@@ -577,7 +642,19 @@ def _check_consumer_message(
         for where, value in (("attribute", message.attributes.get(name)), ("envelope", envelope.get(name)))
         if value != expected[name]
     ]
-    if (
+    if envelope.get("body_ref") != row.get("body_ref"):
+        problems.append(
+            f"envelope body_ref {envelope.get('body_ref')!r}, history says {row.get('body_ref')!r}"
+        )
+    if row.get("body_ref"):
+        # The row holds no copy: the envelope's body must hash to what the row describes.
+        sent = envelope.get("body")
+        if not envelope.get("body_omitted") and (
+            not isinstance(sent, str)
+            or hashlib.sha256(sent.encode("utf-8")).hexdigest() != row.get("body_sha256")
+        ):
+            problems.append("envelope body is not the body of its body_ref row (not byte-exact)")
+    elif (
         not envelope.get("body_omitted")
         and not row.get("body_truncated")
         and envelope.get("body") != row.get("body")

@@ -12,9 +12,9 @@ from typing import Any
 
 from tools import webhookctl
 
-from .deployed import AppliedStack
+from .deployed import AppliedStack, serialize_calls
 from .faults import FaultInjector, StreamRunner
-from .reconcile import Finding, Reconciliation, reconcile, reconcile_consumers
+from .reconcile import Finding, Reconciliation, reconcile, reconcile_consumers, s3_body_reader
 from .stream import Stream, as_stream
 
 
@@ -116,10 +116,14 @@ def check(
     dlq = stack.peek_queue(stack.dlq_url)
     left = stack.queue_depth(stack.queue_url)
     summary = [*(extra or []), *(recovery.summary if recovery else [])]
-    result = reconcile(stream, rows, dlq, left, injector.ledger if injector else None, summary)
+    # Rows whose body went to the payload store are checked against the object itself.
+    read_body = s3_body_reader(serialize_calls(stack.account.client("s3")))
+    result = reconcile(
+        stream, rows, dlq, left, injector.ledger if injector else None, summary, read_body=read_body
+    )
     stack.collect_consumer_messages()
     schemes = {name: source.scheme for name, source in stack.sources.items()}
-    reconcile_consumers(result, rows, stack.consumers, stack.inbox, schemes)
+    reconcile_consumers(result, rows, stack.consumers, stack.inbox, schemes, read_body=read_body)
     for runner in [*(runners or []), *(recovery.runners if recovery else [])]:
         for error in runner.errors:
             result.findings.append(Finding("harness error", None, None, repr(error)[:300]))

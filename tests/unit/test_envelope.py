@@ -69,6 +69,7 @@ def test_the_schema_is_valid_draft_2020_12_and_matches_an_envelope() -> None:
         "replay_id": None,
         "body_size": 7,
         "body_sha256": hashlib.sha256(b'{"a":1}').hexdigest(),
+        "body_ref": None,
         "body_omitted": False,
         "body": '{"a":1}',
         "json": {"a": 1},

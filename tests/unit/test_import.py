@@ -27,6 +27,10 @@ assert handler.get_processor.cache_info().currsize == 0
 assert handler._dynamodb.cache_info().currsize == 0
 assert handler._sdk_config.cache_info().currsize == 0
 assert handler._sns.cache_info().currsize == 0
+assert handler._s3.cache_info().currsize == 0
+import sys
+# The payload store's module is imported only once a PAYLOAD_BUCKET is configured.
+assert "webhook_processor.payload_store" not in sys.modules
 print("ok")
 """
 
