@@ -87,6 +87,22 @@ def ctl(*argv: str) -> tuple[int, str]:
     return webhookctl.main(["--region", "us-east-1", *argv], out=out), out.getvalue()
 
 
+def replay_to_consumer(event_id: str, queue_url: str) -> tuple[int, str]:
+    """`webhookctl history replay` of one event to consumer "c", whose queue is queue_url."""
+    return ctl(
+        "history",
+        "replay",
+        "--table",
+        TABLE_NAME,
+        "--event-id",
+        event_id,
+        "--consumer",
+        "c",
+        "--queue-url",
+        queue_url,
+    )
+
+
 def put_secret(account: dict[str, str], source: str, value: str) -> None:
     arn = json.loads(account["WEBHOOK_SOURCES"])[source]["secret_arn"]
     boto3.client("secretsmanager").put_secret_value(SecretId=arn, SecretString=value)
@@ -397,18 +413,7 @@ def test_replay_of_a_body_ref_row_is_byte_exact(
     (original,) = envelopes(published)
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="consumer")["QueueUrl"]
-    code, printed = ctl(
-        "history",
-        "replay",
-        "--table",
-        TABLE_NAME,
-        "--event-id",
-        gh_id(body),
-        "--consumer",
-        "c",
-        "--queue-url",
-        url,
-    )
+    code, printed = replay_to_consumer(gh_id(body), url)
     assert code == 0, printed
     (again,) = envelopes(url)
     assert again["body"].encode("utf-8") == body and again["body_ref"] == original["body_ref"]
@@ -430,18 +435,7 @@ def test_replay_refuses_a_body_ref_row_whose_object_is_gone(
     (key,) = objects()
     boto3.client("s3").delete_object(Bucket=BUCKET, Key=key)
     url = boto3.client("sqs").create_queue(QueueName="consumer")["QueueUrl"]
-    code, printed = ctl(
-        "history",
-        "replay",
-        "--table",
-        TABLE_NAME,
-        "--event-id",
-        gh_id(body),
-        "--consumer",
-        "c",
-        "--queue-url",
-        url,
-    )
+    code, printed = replay_to_consumer(gh_id(body), url)
     assert code == 1 and f"refused {gh_id(body)}: cannot read its body" in printed, printed
     assert envelopes(url) == []  # never a reference-less, body-less envelope
 
