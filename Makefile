@@ -70,8 +70,8 @@ package: tools ## Build the processor zip exactly as archive_file deploys it, pr
 bench: tools ## Benchmarks: processor overhead, cold start, package, Terraform timings
 	@$(ENV) python -m tools.bench
 
-cost: tools ## Cost per million webhooks from the module's settings (VAR_FILE=, PLAN=plan.json, DURATION_MS=)
-	@$(ENV) python tools/cost.py $(if $(VAR_FILE),--var-file $(VAR_FILE)) $(if $(PLAN),--plan $(PLAN)) $(if $(MODULE),--module $(MODULE)) $(if $(DURATION_MS),--duration-ms $(DURATION_MS)) $(if $(CONSUMER_SHARE),--consumer-share $(CONSUMER_SHARE))
+cost: tools ## Cost per million webhooks from the module's settings (VAR_FILE=, PLAN=plan.json, DURATION_MS=, S3_PAYLOAD_KB=)
+	@$(ENV) python tools/cost.py $(if $(VAR_FILE),--var-file $(VAR_FILE)) $(if $(PLAN),--plan $(PLAN)) $(if $(MODULE),--module $(MODULE)) $(if $(DURATION_MS),--duration-ms $(DURATION_MS)) $(if $(CONSUMER_SHARE),--consumer-share $(CONSUMER_SHARE)) $(if $(S3_PAYLOAD_KB),--s3-payload-kb $(S3_PAYLOAD_KB))
 
 soak: tools ## The reliability stream at SOAK_SIZE webhooks (default 10000)
 	@$(ENV) SOAK_SIZE=$(SOAK_SIZE) python -m pytest -m slow tests/reliability -s

@@ -18,6 +18,15 @@ from a var file's `consumers` map or, with --plan, from the module's `module.con
 calls; --consumer-share says which share of the events each one matches (default 1.0,
 every event: an upper bound).
 
+Then the S3 path (a source with payload_store = "s3"; its entry in the `sources` input of a
+var file, or the module call's `sources` in a plan), per webhook at 10 KB, 1 MB and 5 MB
+(--s3-payload-kb), next to the queue path where the queue can carry that size (413 above
+queue_max_message_size): API Gateway writes the body to S3 (one PUT), S3's event
+notification is the SQS message (~1 KB, not the body), and the processor reads the object
+(one GET); the object is kept in S3 Standard for history_retention_days. The queue path
+prices the payload store's writes (part 3: a body above history_max_stored_body_bytes is
+PUT to S3 and the row points at it) wherever they happen.
+
 variables.tf and tfvars files are read with python-hcl2 (through tools/hcl_reader.py).
 With --plan, the settings come instead from `terraform show -json` of a saved plan of
 your own root module: the resolved values of the module call's planned resources, or,
@@ -206,8 +215,8 @@ def parse_consumers(raw: Any, origin: str) -> list[Consumer]:
     return out
 
 
-def read_var_file_consumers(path: Path) -> list[Consumer]:
-    """The `consumers` map of a .tfvars (python-hcl2) or .tfvars.json file; [] if it sets none."""
+def _var_file_data(path: Path) -> dict[str, Any]:
+    """A .tfvars (python-hcl2) or .tfvars.json file as Python values; {} if it is not an object."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -222,9 +231,53 @@ def read_var_file_consumers(path: Path) -> list[Consumer]:
             data = hcl_reader.to_python(text, str(path))
         except hcl_reader.HclError as exc:
             raise CostError(str(exc)) from None
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else {}
+
+
+def read_var_file_consumers(path: Path) -> list[Consumer]:
+    """The `consumers` map of a .tfvars (python-hcl2) or .tfvars.json file; [] if it sets none."""
+    return parse_consumers(_var_file_data(path).get("consumers"), str(path))
+
+
+# --------------------------------------------------------------------------------------
+# Sources: where each one's body goes (payload_store: "queue", the default, or "s3")
+# --------------------------------------------------------------------------------------
+
+PAYLOAD_STORES: Final = ("queue", "s3")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of the module's `sources` input, as the cost model sees it."""
+
+    name: str
+    payload_store: str  # "queue": the body is in the SQS message; "s3": API Gateway PUTs it to S3
+    origin: str
+
+
+def parse_sources(raw: Any, origin: str) -> list[Source]:
+    """Sources from the value of a `sources` variable (a map of objects, as tfvars give it)."""
+    if raw is None:
         return []
-    return parse_consumers(data.get("consumers"), str(path))
+    if not isinstance(raw, dict):
+        raise CostError(f"{origin}: sources must be a map of source name to object, found {raw!r}")
+    out: list[Source] = []
+    for name, entry in raw.items():
+        where = f"{origin}: sources[{name!r}]"
+        if not isinstance(entry, dict):
+            raise CostError(f"{where} must be an object, found {entry!r}")
+        store = entry.get("payload_store")
+        if store is None:  # optional(string, "queue") in variables.tf
+            store = "queue"
+        if store not in PAYLOAD_STORES:
+            raise CostError(f'{where}.payload_store must be "queue" or "s3", found {store!r}')
+        out.append(Source(name=str(name), payload_store=str(store), origin=origin))
+    return sorted(out, key=lambda s: s.name)
+
+
+def read_var_file_sources(path: Path) -> list[Source]:
+    """The `sources` map of a .tfvars or .tfvars.json file; [] if it sets none."""
+    return parse_sources(_var_file_data(path).get("sources"), str(path))
 
 
 _CONSUMER_CALL: Final = re.compile(r'\.module\.consumer\["(?P<name>[^"]+)"\]$')
@@ -292,7 +345,8 @@ def apply_shares(consumers: Sequence[Consumer], shares: Mapping[str, float]) -> 
 
 @dataclass(frozen=True)
 class _VarSpec:
-    kind: Literal["int", "number", "bool"]
+    # "set": whether the input has a value at all (kms_key_arn: an ARN, a reference, or null)
+    kind: Literal["int", "number", "bool", "set"]
     required: bool
     minimum: float | None = None
     maximum: float | None = None
@@ -313,6 +367,10 @@ VARIABLES: Final[Mapping[str, _VarSpec]] = {
     "processor_batching_window_seconds": _VarSpec("int", False, 0, 300),
     "queue_max_receive_count": _VarSpec("int", False, 1, None),
     "create_event_topic": _VarSpec("bool", False),
+    "history_max_stored_body_bytes": _VarSpec("int", False, 1024, 380000),
+    "queue_max_message_size": _VarSpec("int", False, 1024, 1048576),
+    "create_payload_store": _VarSpec("bool", False),
+    "kms_key_arn": _VarSpec("set", False),
 }
 
 
@@ -331,10 +389,17 @@ class ModuleSettings:
     queue_max_receive_count: int | None = None
     # The module's default: the processor publishes every processed event to the topic.
     create_event_topic: bool = True
+    # The module's defaults (variables.tf) for the inputs added with the payload store.
+    history_max_stored_body_bytes: int = 350_000
+    queue_max_message_size: int = 262_144
+    create_payload_store: bool = True
+    kms_key_arn: bool = False  # set (a customer managed key), not its value
 
 
 def _coerce(name: str, value: Value, spec: _VarSpec, origin: str) -> int | float | bool:
     where = f"{name} (from {origin})"
+    if spec.kind == "set":
+        return value is not None
     if isinstance(value, NonScalar):
         raise CostError(f"{where} must be a literal {spec.kind}, found: {value.text}")
     if value is None:
@@ -441,6 +506,10 @@ PLANNED_SETTINGS: Final[Mapping[str, _Planned]] = {
     "stage_throttling_burst_limit": _Planned(
         "aws_api_gateway_method_settings", ("settings", 0, "throttling_burst_limit"), ("method_path", "*/*")
     ),
+    "history_max_stored_body_bytes": _Planned(
+        "aws_lambda_function", ("environment", 0, "variables", "MAX_STORED_BODY_BYTES")
+    ),
+    "queue_max_message_size": _Planned("aws_sqs_queue", ("max_message_size",)),
 }
 
 
@@ -513,6 +582,32 @@ class PlanSettings:
     gsis: tuple[tuple[str, str, str], ...] | None  # (name, projection, hash key) of each history GSI
     instance: str  # the module instance's address
     consumers: list[Consumer]
+    sources: list[Source] = dataclasses.field(default_factory=list)
+    sources_origin: str = ""  # where the sources were read, or why they could not be
+
+
+# A source's planned integration: the queue path's method sends to SQS by a POST, an s3
+# source's method writes to S3 by a PUT (both type AWS, one per source, keyed by its name).
+_INTEGRATION_STORES: Final = {"POST": "queue", "PUT": "s3"}
+
+
+def plan_integration_sources(resources: Sequence[Mapping[str, Any]], where: str) -> list[Source]:
+    """The sources the planned API Gateway integrations serve, when the call's `sources` argument
+    cannot be read (it refers to locals or to several variables): each source's method has one
+    AWS integration, keyed by the source's name, a POST to SQS (queue) or a PUT to S3 (s3)."""
+    out: dict[str, Source] = {}
+    for r in resources:
+        values = r.get("values") or {}
+        store = _INTEGRATION_STORES.get(str(values.get("integration_http_method")))
+        if (
+            r.get("type") == "aws_api_gateway_integration"
+            and values.get("type") == "AWS"
+            and store is not None
+            and isinstance(r.get("index"), str)
+        ):
+            name = str(r["index"])
+            out[name] = Source(name, store, f"{where}: {r.get('address')}")
+    return [out[name] for name in sorted(out)]
 
 
 def load_plan_settings(plan_path: Path, module_address: str | None = None) -> PlanSettings:
@@ -611,6 +706,16 @@ def load_plan_settings(plan_path: Path, module_address: str | None = None) -> Pl
                 if topics
                 else (False, f"{where}: no aws_sns_topic.events in {instance}")
             )
+        if name == "create_payload_store" and matching:
+            # The bucket's presence, as for the topic: the input is ANDed with `create`.
+            buckets = [
+                r for r in resources if r.get("type") == "aws_s3_bucket" and r.get("name") == "payloads"
+            ]
+            found = (
+                (True, f"{where}: {buckets[0].get('address')}")
+                if buckets
+                else (False, f"{where}: no aws_s3_bucket.payloads in {instance}")
+            )
         if found is None and name == "create_access_logs":
             stages = [r for r in resources if r.get("type") == "aws_api_gateway_stage"]
             if stages:
@@ -642,7 +747,17 @@ def load_plan_settings(plan_path: Path, module_address: str | None = None) -> Pl
     settings = ModuleSettings(**values)  # type: ignore[arg-type]
     if consumers and not settings.create_event_topic:
         raise CostError(f"{plan_path}: {instance} has consumers but no event topic")
-    return PlanSettings(settings, origins, gsis, instance, consumers)
+    configured_sources = configured("sources")
+    if configured_sources is not None and isinstance(configured_sources[0], dict):
+        sources_origin = configured_sources[1]
+        sources = parse_sources(configured_sources[0], sources_origin)
+    else:
+        sources = plan_integration_sources(resources, where)
+        sources_origin = (
+            f"{where}: {instance}'s API Gateway integrations (the argument sources is not a literal): "
+            "a PUT to S3 is an s3 source, a POST to SQS a queue source"
+        )
+    return PlanSettings(settings, origins, gsis, instance, consumers, sources, sources_origin)
 
 
 # --------------------------------------------------------------------------------------
@@ -661,6 +776,9 @@ _PRICE_KEYS: Final = (
     "cloudwatch_logs_storage_gb_month",
     "sns_standard_request",
     "sns_payload_filtering_gb",
+    "s3_standard_put_request",
+    "s3_standard_get_request",
+    "s3_standard_storage_gb_month",
 )
 
 
@@ -685,6 +803,9 @@ class Prices:
     sns_request: float  # per request; each started sns_chunk_bytes of a publish is one
     sns_chunk_bytes: int
     sns_payload_filter_gb: float  # per GB of payload a MessageBody-scope filter scans
+    s3_put_request: float  # per PutObject (Tier 1), whatever the object's size
+    s3_get_request: float  # per GetObject (Tier 2)
+    s3_storage_gb_month: float  # S3 Standard, first 50 TB
 
 
 def load_prices(path: Path) -> Prices:
@@ -740,6 +861,9 @@ def load_prices(path: Path) -> Prices:
         sns_request=unit["sns_standard_request"],
         sns_chunk_bytes=increment("sns_standard_request"),
         sns_payload_filter_gb=unit["sns_payload_filtering_gb"],
+        s3_put_request=unit["s3_standard_put_request"],
+        s3_get_request=unit["s3_standard_get_request"],
+        s3_storage_gb_month=unit["s3_standard_storage_gb_month"],
     )
 
 
@@ -759,8 +883,22 @@ class Assumptions:
     # The marker the processor sets once the event is published: "published_at" and a
     # 13-digit number.
     ddb_published_at_bytes: int = 20
-    # The processor truncates the stored body to MAX_STORED_BODY_BYTES (default 350000).
+    # The processor truncates the stored body to MAX_STORED_BODY_BYTES (default 350000), or,
+    # with the payload store, moves a longer body to S3. compute() sets both from the settings
+    # (history_max_stored_body_bytes, create_payload_store); the defaults are those of a
+    # module without the store.
     max_stored_body_bytes: int = 350_000
+    payload_store: bool = False
+    # A row whose body is in S3 keeps, instead of it, body_ref: "s3://<bucket, up to 63>/
+    # bodies/<source>/<64 hex>" or ".../ingest/<source>/<request id>" and its name.
+    body_ref_bytes: int = 160
+    # The body came through the S3 path (payload_store = "s3"): the row always has body_ref,
+    # and the body inline as well up to max_stored_body_bytes. compute_s3() sets it.
+    s3_source: bool = False
+    # The S3 event notification (one ObjectCreated record: event name and time, bucket, key,
+    # size, eTag, sequencer, request ids...), the SQS message body of the S3 path. No
+    # message attributes.
+    s3_notification_bytes: int = 1200
     # The history table's GSIs (name, projection, hash key), as dynamodb.tf has them since
     # issue 10; replaced by what the module's *.tf or the plan say when they can be read.
     ddb_gsis: tuple[tuple[str, str, str], ...] = (
@@ -822,10 +960,13 @@ COMPONENTS: Final = {
     "dynamodb_marker": "DynamoDB published_at marker",
     "sns_publish": "SNS publish (event topic)",
     "dynamodb_storage": "DynamoDB storage",
+    "s3_put": "Payload store PUT (body > row limit)",
+    "s3_storage": "Payload store S3 storage",
     "logs_ingestion": "CloudWatch Logs ingestion",
     "logs_storage": "CloudWatch Logs storage",
 }
 TOPIC_COMPONENTS: Final = ("dynamodb_marker", "sns_publish")
+STORE_COMPONENTS: Final = ("s3_put", "s3_storage")  # part 3: only for a body above the row's limit
 
 CONSUMER_COMPONENTS: Final = {
     "sqs_send": "SQS SendMessage (SNS delivery)",
@@ -864,8 +1005,33 @@ def sqs_delete_requests_per_message(batch: int) -> float:
     return math.ceil(batch / SQS_MAX_MESSAGES_PER_CALL) / batch
 
 
+def row_body_bytes(body_bytes: int, a: Assumptions) -> int:
+    """Bytes a history row spends on the body: the body itself up to max_stored_body_bytes; above
+    it, body_ref alone with the payload store, else the truncated body. An s3 source's row always
+    has body_ref, and the body inline too when it fits."""
+    fits = body_bytes <= a.max_stored_body_bytes
+    if a.s3_source:
+        return (body_bytes if fits else 0) + a.body_ref_bytes
+    if fits:
+        return body_bytes
+    return a.body_ref_bytes if a.payload_store else a.max_stored_body_bytes
+
+
+def body_offloaded(body_bytes: int, a: Assumptions) -> bool:
+    """Part 3: the processor PUTs a queue-path body longer than max_stored_body_bytes to the
+    payload store (bodies/<source>/<sha256>) and the row points at it."""
+    return a.payload_store and not a.s3_source and body_bytes > a.max_stored_body_bytes
+
+
 def _stored_item_bytes(body_bytes: int, a: Assumptions) -> int:
-    return min(body_bytes, a.max_stored_body_bytes) + a.ddb_item_overhead_bytes
+    return row_body_bytes(body_bytes, a) + a.ddb_item_overhead_bytes
+
+
+def with_settings(a: Assumptions, s: ModuleSettings) -> Assumptions:
+    """The assumptions with the row's body limit and the payload store of the settings."""
+    return dataclasses.replace(
+        a, max_stored_body_bytes=s.history_max_stored_body_bytes, payload_store=s.create_payload_store
+    )
 
 
 def _gsi_entry_bytes(projection: str, item_bytes: int, a: Assumptions) -> int:
@@ -936,6 +1102,10 @@ def sns_publish_requests_per_event(size: int, batch: int, chunk: int) -> float:
     return requests / batch
 
 
+# payloads.tf: with s3 sources no object expires before the DLQ's 14 days.
+S3_SOURCE_MIN_OBJECT_DAYS = 14
+
+
 def retention_months(days: int) -> float:
     """Months of storage for a retention in days; 0 (never expire) is shown per month."""
     return days / DAYS_PER_MONTH if days > 0 else 1.0
@@ -965,6 +1135,7 @@ def compute(
 ) -> SizeResult:
     batch = s.processor_batch_size
     n = MILLION
+    a = with_settings(a, s)
 
     send = sqs_send_requests(payload_bytes, a, p.sqs_chunk_bytes)
     receive = sqs_receive_requests_per_message(payload_bytes, batch, a, p.sqs_chunk_bytes)
@@ -984,6 +1155,10 @@ def compute(
     marker_table, marker_gsi = dynamodb_marker_write_units(payload_bytes, a) if topic else (0, 0)
     stored = dynamodb_stored_bytes(payload_bytes, a, published=topic)
     ddb_storage = stored * n / GIB * retention_months(s.history_retention_days) * p.ddb_storage_gb_month
+    # Part 3: a body above the row's limit is one PutObject and lives in S3 as long as the row.
+    offloaded = body_offloaded(payload_bytes, a)
+    s3_stored = payload_bytes if offloaded else 0
+    s3_storage = s3_stored * n / GIB * retention_months(s.history_retention_days) * p.s3_storage_gb_month
 
     access_log = a.access_log_bytes_per_request if s.create_access_logs else 0
     processing_log = a.lambda_log_bytes_per_invocation / batch + a.lambda_log_bytes_per_record
@@ -1001,6 +1176,8 @@ def compute(
         "dynamodb_marker": (marker_table + marker_gsi) * p.ddb_write_unit * n,
         "sns_publish": publish * p.sns_request * n,
         "dynamodb_storage": ddb_storage,
+        "s3_put": (1 if offloaded else 0) * p.s3_put_request * n,
+        "s3_storage": s3_storage,
     }
     zero_ingest = {"ingest_lambda_requests": 0.0, "ingest_lambda_compute": 0.0}
 
@@ -1039,6 +1216,9 @@ def compute(
         "dynamodb_gsi_wru": float(wru_gsi),
         "dynamodb_marker_wru": float(marker_table + marker_gsi),
         "dynamodb_stored_bytes": float(stored),
+        "row_body_bytes": float(row_body_bytes(payload_bytes, a)),
+        "payload_store_puts": float(offloaded),
+        "s3_stored_bytes": float(s3_stored),
         "envelope_bytes": float(envelope.size) if topic else 0.0,
         "envelope_body_omitted": float(envelope.body_omitted) if topic else 0.0,
         "sns_publish_requests": publish,
@@ -1052,6 +1232,104 @@ def compute(
         quantities=quantities,
         designs={"module": module, "alt_a_rest_lambda": alt_a, "alt_b_http_api": alt_b},
     )
+
+
+# API Gateway's largest request payload (REST APIs: 10 MB, not adjustable): the module's
+# gateway response answers 413 above it, whichever path the source takes.
+APIGW_MAX_PAYLOAD_BYTES: Final = 10 * 1024 * 1024
+DEFAULT_S3_PAYLOADS_KB: Final = (10.0, 1024.0, 5120.0)
+# S3's request rate per partitioned prefix (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+# optimizing-performance.html): at least 3,500 PUT/COPY/POST/DELETE and 5,500 GET/HEAD a second.
+S3_PREFIX_PUT_RPS: Final = 3_500
+S3_PREFIX_GET_RPS: Final = 5_500
+
+S3_COMPONENTS: Final = {
+    "api_gateway": "API Gateway requests",
+    "s3_put": "S3 PUT (edge; queue: payload store)",
+    "sqs_requests": "SQS requests",
+    "lambda_requests": "Processor Lambda requests",
+    "lambda_compute": "Processor Lambda GB-seconds",
+    "s3_get": "S3 GET (processor reads the object)",
+    "dynamodb_writes": "DynamoDB writes",
+    "dynamodb_marker": "DynamoDB published_at marker",
+    "sns_publish": "SNS publish (event topic)",
+    "dynamodb_storage": "DynamoDB storage",
+    "s3_storage": "S3 Standard storage",
+    "logs_ingestion": "CloudWatch Logs ingestion",
+    "logs_storage": "CloudWatch Logs storage",
+}
+
+
+def queue_carries(payload_bytes: int, s: ModuleSettings, a: Assumptions) -> bool:
+    """Whether the queue path takes a body: the SQS message (body + the attributes the template
+    sets) within queue_max_message_size; above it the module answers 413."""
+    return payload_bytes + a.sqs_attribute_bytes <= s.queue_max_message_size
+
+
+@dataclass(frozen=True)
+class S3PathResult:
+    """One body size: the S3 path (payload_store = "s3") and the queue path side by side."""
+
+    payload_kb: float
+    payload_bytes: int
+    s3: dict[str, float] | None  # component -> USD per million; None: 413 (above 10 MB)
+    s3_quantities: dict[str, float]
+    queue: dict[str, float] | None  # the module's queue path (compute()); None: 413
+
+
+def compute_s3(
+    payload_bytes: int,
+    s: ModuleSettings,
+    p: Prices,
+    duration_ms: float,
+    a: Assumptions = Assumptions(),
+) -> S3PathResult:
+    """The S3 path per million webhooks of ``payload_bytes``: API Gateway PUTs the body to
+    ingest/<source>/<request id> (one Tier-1 request; into S3 is free), S3 sends its event
+    notification to the main queue (one ~1 KB SQS message, received and deleted in the
+    processor's batches like a queue-path message), the processor GETs the object (one Tier-2
+    request; same-region transfer is free, its time is in the measured duration), then records,
+    publishes and logs as on the queue path. The object stays in S3 Standard for
+    history_retention_days (the bucket's expiration; one month when rows are kept forever).
+    The row keeps body_ref, and the body inline too up to history_max_stored_body_bytes."""
+    n = MILLION
+    batch = s.processor_batch_size
+    queue = compute(payload_bytes, s, p, duration_ms, a) if queue_carries(payload_bytes, s, a) else None
+    queue_components = queue.designs["module"] if queue is not None else None
+    if payload_bytes > APIGW_MAX_PAYLOAD_BYTES:
+        return S3PathResult(payload_bytes / KIB, payload_bytes, None, {}, queue_components)
+    side = compute(payload_bytes, s, p, duration_ms, dataclasses.replace(a, s3_source=True))
+    chunk = p.sqs_chunk_bytes
+    send = math.ceil(a.s3_notification_bytes / chunk)
+    receive = _receive_requests_per_message(a.s3_notification_bytes, batch, chunk)
+    delete = sqs_delete_requests_per_message(batch)
+    # With s3 sources the bucket keeps objects at least S3_SOURCE_MIN_OBJECT_DAYS (payloads.tf): an
+    # object may be the only copy of a body whose message is still queued or in the DLQ.
+    days = s.history_retention_days and max(s.history_retention_days, S3_SOURCE_MIN_OBJECT_DAYS)
+    months = retention_months(days)
+    components = {
+        **side.designs["module"],
+        "s3_put": p.s3_put_request * n,
+        "sqs_requests": (send + receive + delete) * p.sqs_request * n,
+        "s3_get": p.s3_get_request * n,
+        "s3_storage": payload_bytes * n / GIB * months * p.s3_storage_gb_month,
+    }
+    quantities = {
+        **side.quantities,
+        "s3_put_requests": 1.0,
+        "s3_get_requests": 1.0,
+        "sqs_message_bytes": float(a.s3_notification_bytes),
+        "sqs_send_requests": float(send),
+        "sqs_receive_requests": receive,
+        "sqs_delete_requests": delete,
+        "sqs_requests": send + receive + delete,
+        "s3_stored_bytes": float(payload_bytes),
+        "s3_storage_months": months,
+        "payload_store_puts": 0.0,
+    }
+    for key in ("ingest_lambda_requests", "ingest_lambda_compute"):
+        components.pop(key, None)
+    return S3PathResult(payload_bytes / KIB, payload_bytes, components, quantities, queue_components)
 
 
 @dataclass(frozen=True)
@@ -1128,6 +1406,7 @@ def capacity_limits(
     payload_bytes: int, s: ModuleSettings, duration_ms: float, a: Assumptions
 ) -> dict[str, float]:
     """Webhooks per second at which each limit binds (per source where noted), lowest first."""
+    a = with_settings(a, s)
     wru_table, _ = dynamodb_write_units(payload_bytes, a)
     if s.create_event_topic:
         wru_table += dynamodb_marker_write_units(payload_bytes, a)[0]
@@ -1206,6 +1485,7 @@ def _gsi_text(a: Assumptions) -> str:
 
 
 def _notes(s: ModuleSettings, a: Assumptions, duration_ms: float, duration_given: bool) -> list[str]:
+    a = with_settings(a, s)
     dur = (
         f"{duration_ms:g} ms per batch (--duration-ms)"
         if duration_given
@@ -1263,9 +1543,47 @@ def _notes(s: ModuleSettings, a: Assumptions, duration_ms: float, duration_given
         "API Gateway: REST API $3.50 per million (first 333 M/month), not metered by size; HTTP API "
         "metered per started 512 KB of request. Data transfer out is not included.",
         "DynamoDB: one conditional put per webhook; write units = ceil(item KB) with item = stored body "
-        f"(truncated at MAX_STORED_BODY_BYTES = {a.max_stored_body_bytes}) + ~{a.ddb_item_overhead_bytes} "
+        f"(up to history_max_stored_body_bytes = {s.history_max_stored_body_bytes}: above it "
+        + (
+            f"the body goes to the payload store and the row keeps a ~{a.body_ref_bytes} B body_ref"
+            if s.create_payload_store
+            else "it is truncated, create_payload_store = false"
+        )
+        + f") + ~{a.ddb_item_overhead_bytes} "
         f"bytes of other attributes, plus one entry in each GSI: {_gsi_text(a)}. "
         f"Duplicates (an extra update) are not counted. Storage: {hist}.",
+        "Payload store (part 3, create_payload_store = true): a queue-path body above "
+        "history_max_stored_body_bytes is one S3 PutObject (Tier 1, any size; transfer into S3 is free) "
+        "and is kept in S3 Standard as long as the row ("
+        + (
+            f"{s.history_retention_days} d, the bucket's expiration"
+            if s.history_retention_days
+            else "history_retention_days = 0: kept forever, so the figure is PER MONTH"
+        )
+        + "); it is read back only by webhookctl (not counted).",
+        'S3 path (payload_store = "s3"): API Gateway PUTs the body to ingest/<source>/<request id> '
+        "(one Tier-1 request, up to API Gateway's 10 MB; the same REST API request price). S3 sends "
+        f"its event notification (~{a.s3_notification_bytes} B, no attributes) to the main queue: one "
+        "SendMessage, received and deleted in the processor's batches as on the queue path. The processor "
+        "GETs the object (one Tier-2 request; S3 to Lambda in the same region transfers free, and the "
+        "GET's time is part of the processor's duration: measure --duration-ms at that size). The row "
+        "keeps body_ref, and the body inline as well up to history_max_stored_body_bytes (UTF-8 bodies "
+        "assumed); the envelope carries the body under the same 256 KiB rule as the queue path. The "
+        "object stays in S3 Standard for "
+        + (
+            f"{s.history_retention_days} d (history_retention_days: the bucket's expiration; S3 removes "
+            "it at the next midnight UTC after, up to a day more)"
+            if s.history_retention_days
+            else "ever (history_retention_days = 0: no expiration), so the figure is PER MONTH"
+        )
+        + ". Each delivery is its own object (key = request id), a redelivered duplicate too. The "
+        "s3:TestEvent S3 sends once per notification configuration is not counted. Encryption: "
+        + (
+            "kms_key_arn is set, and the bucket uses an S3 Bucket Key, so S3 asks KMS for a data key "
+            "per bucket key, not per PUT or GET: KMS requests ~0 per webhook, not counted."
+            if s.kms_key_arn
+            else "SSE-S3 (no kms_key_arn): no KMS requests."
+        ),
         *topic,
         f"CloudWatch Logs: ~{a.lambda_log_bytes_per_invocation} B per processor invocation + "
         f"~{a.lambda_log_bytes_per_record} B per webhook"
@@ -1350,10 +1668,19 @@ def build_report(
     assumptions: Assumptions = Assumptions(),
     gsi_source: str = "assumed",
     consumers: Sequence[Consumer] = (),
+    sources: Sequence[Source] = (),
+    sources_origin: str = "",
+    s3_payloads_kb: Sequence[float] = DEFAULT_S3_PAYLOADS_KB,
 ) -> dict[str, Any]:
     if consumers and not settings.create_event_topic:
         names = ", ".join(c.name for c in consumers)
         raise CostError(f"consumers ({names}) need the event topic: create_event_topic is false")
+    s3_names = [src.name for src in sources if src.payload_store == "s3"]
+    if s3_names and not settings.create_payload_store:
+        raise CostError(
+            f'sources with payload_store = "s3" ({", ".join(s3_names)}) need the payload store: '
+            "create_payload_store is false"
+        )
     results = [compute(round(kb * KIB), settings, prices, duration_ms, assumptions) for kb in payloads_kb]
     return {
         "unit": "USD per million webhooks",
@@ -1383,6 +1710,9 @@ def build_report(
             for r in results
         ],
         "fan_out": _fan_out(consumers, results, prices, assumptions, settings.create_event_topic),
+        "sources": [asdict(src) for src in sources],
+        "sources_origin": sources_origin,
+        "s3_path": _s3_path(settings, prices, duration_ms, assumptions, s3_payloads_kb),
         "capacity": [
             {
                 "payload_kb": r.payload_kb,
@@ -1394,6 +1724,42 @@ def build_report(
             for r in results
         ],
         "notes": _notes(settings, assumptions, duration_ms, duration_given),
+    }
+
+
+def _s3_path(
+    s: ModuleSettings, p: Prices, duration_ms: float, a: Assumptions, payloads_kb: Sequence[float]
+) -> dict[str, Any]:
+    def side(components: Mapping[str, float] | None) -> dict[str, Any]:
+        if components is None:
+            return {"status": 413}
+        return {
+            "components": {k: round(v, 6) for k, v in components.items()},
+            "total": round(sum(components.values()), 6),
+        }
+
+    rows = []
+    for kb in payloads_kb:
+        r = compute_s3(round(kb * KIB), s, p, duration_ms, a)
+        rows.append(
+            {
+                "payload_kb": r.payload_kb,
+                "payload_bytes": r.payload_bytes,
+                "s3": {
+                    **side(r.s3),
+                    "quantities_per_webhook": {k: round(v, 9) for k, v in r.s3_quantities.items()},
+                }
+                if r.s3 is not None
+                else side(None),
+                "queue": side(r.queue),
+            }
+        )
+    return {
+        "retention_days": s.history_retention_days,
+        "storage_months": retention_months(s.history_retention_days),
+        "kms_key_arn": s.kms_key_arn,
+        "queue_max_message_size": s.queue_max_message_size,
+        "results": rows,
     }
 
 
@@ -1461,6 +1827,87 @@ def _render_fan_out(report: Mapping[str, Any], width_label: int, width_col: int)
     return lines
 
 
+def _size_label(kb: float) -> str:
+    return f"{kb / 1024:g} MB" if kb >= 1024 else f"{kb:g} KB"
+
+
+def _render_s3_path(report: Mapping[str, Any], width_label: int) -> list[str]:
+    s = report["settings"]
+    s3 = report["s3_path"]
+    sources = report["sources"]
+    s3_names = [src["name"] for src in sources if src["payload_store"] == "s3"]
+    queue_names = [src["name"] for src in sources if src["payload_store"] == "queue"]
+    if s3_names:
+        who = f"sources {', '.join(s3_names)}" + (
+            f"; queue sources: {', '.join(queue_names)}" if queue_names else ""
+        )
+    elif sources:
+        who = f'no source has payload_store = "s3" (queue sources: {", ".join(queue_names)}): priced for one switched to it'
+    else:
+        who = 'no sources read (a var file\'s `sources`, or --plan, lists them): priced for a source with payload_store = "s3"'
+    if sources and report.get("sources_origin"):
+        who += f" (from {report['sources_origin']})"
+    width = 12
+    lines = [
+        'S3 path (payload_store = "s3": API Gateway PUTs the body to S3, the event notification is the '
+        "SQS message, the processor GETs the object), USD per million webhooks, next to the queue path:",
+        f"  {who}",
+        f"{'':<{width_label}}"
+        + "".join(f"{_size_label(r['payload_kb']):>{2 * width}}" for r in s3["results"]),
+        f"{'':<{width_label}}" + "".join(f"{'s3':>{width}}{'queue':>{width}}" for _ in s3["results"]),
+    ]
+    months = s3["storage_months"]
+    for key, label in S3_COMPONENTS.items():
+        if key in ("dynamodb_storage", "s3_storage"):
+            label += _retention_label(s["history_retention_days"])
+        elif key == "logs_storage":
+            label += _retention_label(s["log_retention_days"])
+        cells = []
+        for r in s3["results"]:
+            for path in ("s3", "queue"):
+                side = r[path]
+                if "status" in side:
+                    cells.append(f"{side['status']:>{width}}")
+                    continue
+                v = side["components"].get(key)
+                applies = v is not None and not (key in TOPIC_COMPONENTS and not s["create_event_topic"])
+                if path == "queue" and key in STORE_COMPONENTS and not v:
+                    applies = False
+                cells.append(f"{(_money(v) if applies else '-'):>{width}}")
+        lines.append(f"  {label:<{width_label - 2}}{''.join(cells)}")
+    cells = "".join(
+        f"{(_money(r[path]['total']) if 'total' in r[path] else str(r[path]['status'])):>{width}}"
+        for r in s3["results"]
+        for path in ("s3", "queue")
+    )
+    lines.append(f"  {'Total':<{width_label - 2}}{cells}")
+    for r in s3["results"]:
+        if "status" in r["s3"]:
+            lines.append(f"  {_size_label(r['payload_kb'])}: above API Gateway's 10 MB: 413 on both paths")
+            continue
+        q = r["s3"]["quantities_per_webhook"]
+        inline = (
+            "inline + body_ref"
+            if q["row_body_bytes"] > report["assumptions"]["body_ref_bytes"]
+            else "body_ref only"
+        )
+        lines.append(
+            f"  {_size_label(r['payload_kb'])} s3: 1 PUT + 1 GET; SQS: the ~{q['sqs_message_bytes']:g} B "
+            f"notification, {q['sqs_send_requests']:g} send + {q['sqs_receive_requests']:.3g} receive + "
+            f"{q['sqs_delete_requests']:.3g} delete; row body {q['row_body_bytes']:g} B ({inline}); "
+            f"object {int(q['s3_stored_bytes']):,} B for {months:.3g} month{'' if months == 1 else 's'}"
+            + (" (history_retention_days = 0: kept forever, PER MONTH)" if not s3["retention_days"] else "")
+            + ("; queue: 413" if "status" in r["queue"] else "")
+        )
+    lines.append(
+        f"  Capacity: S3 takes at least {S3_PREFIX_PUT_RPS:,} PUT/s (and {S3_PREFIX_GET_RPS:,} GET/s) per prefix, "
+        "ingest/<source>/ being one per source, and scales up beyond; during a scale-up it may answer 503 "
+        "SlowDown, which the edge returns as 503 for the sender to retry."
+    )
+    lines.append("")
+    return lines
+
+
 def render_text(report: Mapping[str, Any]) -> str:
     s = report["settings"]
     width_label, width_col = 42, 21
@@ -1481,15 +1928,17 @@ def render_text(report: Mapping[str, Any]) -> str:
         q = r["quantities_per_webhook"]
         lines.append(f"{'Payload ' + format(r['payload_kb'], 'g') + ' KB':<{width_label}}{header}")
         for key, label in COMPONENTS.items():
-            if key == "dynamodb_storage":
+            if key in ("dynamodb_storage", "s3_storage"):
                 label += _retention_label(s["history_retention_days"])
             elif key == "logs_storage":
                 label += _retention_label(s["log_retention_days"])
             cells = []
             for d in DESIGNS:
                 v = r["designs"][d]["components"][key]
-                applies = not (key.startswith("ingest_") and d != "alt_a_rest_lambda") and not (
-                    key in TOPIC_COMPONENTS and not s["create_event_topic"]
+                applies = (
+                    not (key.startswith("ingest_") and d != "alt_a_rest_lambda")
+                    and not (key in TOPIC_COMPONENTS and not s["create_event_topic"])
+                    and not (key in STORE_COMPONENTS and not q["payload_store_puts"])
                 )
                 cells.append(f"{(_money(v) if applies else '-'):>{width_col}}")
             lines.append(f"  {label:<{width_label - 2}}{''.join(cells)}")
@@ -1510,9 +1959,22 @@ def render_text(report: Mapping[str, Any]) -> str:
             f" + {q['sqs_delete_requests']:.3g} delete; DynamoDB {q['dynamodb_table_wru']:g} WRU"
             f" + {q['dynamodb_gsi_wru']:g} GSI WRU{topic}; {q['processor_gb_seconds']:.4g} GB-s;"
             f" {q['log_bytes']:g} B of logs"
+            + (
+                f"; body > history_max_stored_body_bytes ({s['history_max_stored_body_bytes']} B): "
+                f"1 PUT to the payload store, the row keeps body_ref ({q['row_body_bytes']:g} B)"
+                if q["payload_store_puts"]
+                else ""
+            )
         )
+        if r["payload_bytes"] + report["assumptions"]["sqs_attribute_bytes"] > s["queue_max_message_size"]:
+            lines.append(
+                f"  above queue_max_message_size ({s['queue_max_message_size']} B with the message "
+                'attributes): the queue path answers 413, priced here as if it took it; a payload_store = "s3" '
+                "source carries it (S3 path below)"
+            )
         lines.append("")
     lines += _render_fan_out(report, width_label, width_col)
+    lines += _render_s3_path(report, width_label)
     lines.append("Capacity: webhooks/s at which each limit binds, lowest first (docs/capacity.md):")
     for c in report["capacity"]:
         limits = ", ".join(f"{k} {v:,.0f}" for k, v in c["webhooks_per_second"].items())
@@ -1604,6 +2066,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="payload sizes in KB (1 KB = 1024 bytes; default: 1 10 100)",
     )
     parser.add_argument(
+        "--s3-payload-kb",
+        metavar="KB",
+        type=_positive,
+        nargs="+",
+        default=list(DEFAULT_S3_PAYLOADS_KB),
+        help='body sizes in KB of the S3 path table (payload_store = "s3"; default: 10 1024 5120, '
+        "i.e. 10 KB, 1 MB and 5 MB)",
+    )
+    parser.add_argument(
         "--variables",
         metavar="FILE",
         type=Path,
@@ -1630,11 +2101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             planned = load_plan_settings(args.plan, args.module)
             settings, origins, detected = planned.settings, planned.origins, planned.gsis
             consumers, instance, gsi_source = planned.consumers, planned.instance, "the plan"
+            sources, sources_origin = planned.sources, planned.sources_origin
         else:
             if args.module is not None:
                 raise CostError("--module only applies with --plan")
             settings, origins = load_settings(args.variables, args.var_file)
             consumers = read_var_file_consumers(args.var_file) if args.var_file is not None else []
+            sources = read_var_file_sources(args.var_file) if args.var_file is not None else []
+            sources_origin = str(args.var_file) if args.var_file is not None else "none (no --var-file)"
             detected = detect_gsis(args.variables.parent)
             gsi_source = "module *.tf"
         consumers = apply_shares(consumers, dict(args.consumer_share))
@@ -1652,6 +2126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             assumptions,
             gsi_source if detected is not None else "assumed",
             consumers,
+            sources,
+            sources_origin,
+            args.s3_payload_kb,
         )
         if instance is not None:
             report["plan"] = {"file": str(args.plan), "module": instance}

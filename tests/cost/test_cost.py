@@ -135,6 +135,9 @@ def prices() -> object:
         sns_request=0.50 / 1e6,
         sns_chunk_bytes=64 * 1024,
         sns_payload_filter_gb=0.09,
+        s3_put_request=0.005 / 1000,
+        s3_get_request=0.0004 / 1000,
+        s3_storage_gb_month=0.023,
     )
 
 

@@ -100,16 +100,37 @@ def test_plan_of_complete_example_applies_its_arguments_and_root_variables(
     assert len(got) == 3  # payments (a function), repo-activity (a body filter), audit (none)
     assert settings.create_event_topic is True  # the module's default: the topic is planned
     assert "aws_sns_topic.events" in origins["create_event_topic"]
+    # The sources and where each one's body goes: the example's `sources` argument refers to a
+    # variable (allowed_cidrs), so they are read from the planned integrations.
+    assert {s.name: s.payload_store for s in read.sources} == _expected_sources("complete")
+    assert "s3" in {s.payload_store for s in read.sources}
+    assert settings.create_payload_store is True
+    assert "aws_s3_bucket.payloads" in origins["create_payload_store"]
 
     out = tmp_path / "cost.json"
     assert cost.main(["--plan", str(plan), "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert f"Settings from the plan {plan} (module.webhooks)" in text
     assert f"history retention {expected.history_retention_days} d" in text
+    s3_names = sorted(n for n, store in _expected_sources("complete").items() if store == "s3")
+    assert f"  sources {', '.join(s3_names)}; queue sources: " in text
     fan = json.loads(out.read_text())["fan_out"]
     assert [c["name"] for c in fan["consumers"]] == [c.name for c in read.consumers]
     for name in got:
         assert f"  {name} (share 1 (default);" in text
+
+
+def _expected_sources(example: str) -> dict[str, str]:
+    """name -> payload_store ("queue" unless written), from the example's module call as written."""
+    calls = [
+        call
+        for tf in sorted((REPO / "examples" / example).glob("*.tf"))
+        for block in hcl_reader.to_python(tf.read_text()).get("module") or []
+        for name, call in block.items()
+        if name == "webhooks"
+    ]
+    (call,) = calls
+    return {name: entry.get("payload_store", "queue") for name, entry in (call.get("sources") or {}).items()}
 
 
 def _expected_consumers(example: str) -> dict[str, tuple[str, bool, int]]:

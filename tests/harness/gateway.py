@@ -1,13 +1,15 @@
-"""A local API Gateway (REST, AWS-service integration to SQS) that runs the deployed configuration.
+"""A local API Gateway (REST, AWS-service integrations to SQS and S3) that runs the deployed configuration.
 
 moto stores an API's resources, methods, integrations and integration responses
-but cannot execute them (no VTL, no SQS call). `LocalGateway` reads that
+but cannot execute them (no VTL, no SQS or S3 call). `LocalGateway` reads that
 configuration back with boto3 and executes it the way API Gateway documents:
 
-  route -> request validation -> request template by Content-Type (or 415 under
-  passthrough NEVER) -> POST the form to SQS's query endpoint -> select the
-  integration response by selection pattern on the SQS status -> response
-  template -> `$context.responseOverride.status`.
+  route -> request validation -> payload encoding (binary media types, content
+  handling) -> request template by Content-Type (or 415 under passthrough NEVER)
+  -> integration request parameters -> the AWS call (SQS: POST the form to SQS's
+  query endpoint; S3: PUT the payload to the object the path override names)
+  -> select the integration response by selection pattern on the service's
+  status -> response template -> `$context.responseOverride.status`.
 
 `GatewaySpec` is the same configuration as plain data, so templates can be tested
 without moto's API Gateway (`LocalGateway.from_spec`).
@@ -34,13 +36,85 @@ send Content-Length in a request when the method defines a meaning for enclosed
 content and it is not sending Transfer-Encoding", RFC 9110, section 8.6); templates
 see it among the headers. (LocalStack drops it before mapping; AWS does not say.)
 
+Payload encoding (AWS, "Content type conversions in API Gateway",
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html):
+the integration request payload depends on whether the request's Content-Type
+matches the API's `binaryMediaTypes` and on the integration's `contentHandling`:
+
+  - no match (or none set), unset or CONVERT_TO_TEXT: "UTF8-encoded string" (the
+    bytes decoded as UTF-8, malformed ones as U+FFFD, and re-encoded);
+  - no match, CONVERT_TO_BINARY: "Base64-decoded binary blob";
+  - a match, unset or CONVERT_TO_BINARY: "Binary data", the bytes as received;
+  - a match, CONVERT_TO_TEXT: "Base64-encoded string".
+
+Matching (`binary_media_type_matches`): "You can use the wildcard character (*) to
+cover multiple media types. For example, */* includes all content types" (*Working
+with binary media types for REST APIs*,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-content-encodings-examples.html):
+`*/*` matches every Content-Type, `type/*` every subtype of `type`; otherwise the
+media type must be equal (case-insensitive, parameters dropped, as above). A
+request without Content-Type matches nothing (AWS: undocumented; LocalStack's
+reading). A payload that is not valid base64 under CONVERT_TO_BINARY answers 500
+"Internal server error" (AWS: undocumented; LocalStack's reading). Templates always
+read the text decoding (`$input.body`); the table applies to what is sent.
+
+Integration request parameters (AWS, *Parameter mapping source reference for REST
+APIs in API Gateway*,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html):
+`integration.request.{header,path,querystring}.<name>` from `'static value'`,
+`method.request.header.<name>` (looked up case-insensitively, RFC 9110, 5.1: "Field
+names are case-insensitive"; AWS does not say, and LocalStack's lookup is
+case-sensitive), `method.request.querystring.<name>`, `method.request.path.<name>`,
+`context.<name>` ("The name must be one of the supported context variables": the
+same `$context` the templates get, dotted for nested ones such as
+`context.identity.sourceIp`; numbers as their decimal text) and
+`stageVariables.<name>`. A mapping whose source the request does not have (a header
+it does not carry) is left out of the integration request (AWS: undocumented;
+LocalStack leaves it out too). Other sources (`method.request.body`, multi-value)
+raise NotImplementedError. `integration.request.path.<name>` fills `{name}` in the
+integration URI, percent-encoded (LocalStack substitutes it raw; AWS: undocumented;
+request ids need no encoding either way); a `{name}` left unfilled answers 500.
+
+S3 (AWS, *Tutorial: Create a REST API as an Amazon S3 proxy* and *OpenAPI
+definitions of the sample API as an Amazon S3 proxy*,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-as-s3-proxy-export-swagger-with-extensions.html:
+`"uri": "arn:aws:apigateway:us-west-2:s3:path/{bucket}/{object}"` with
+`"integration.request.path.object": "method.request.path.item"` and
+`"integration.request.header.Content-Type": "method.request.header.Content-Type"`):
+`arn:<partition>:apigateway:<region>:s3:path/<bucket>/<key>` is a path-style request
+`<integration http method> <s3 endpoint>/<bucket>/<key>` (PUT: PutObject), SigV4
+signed for service "s3" with the mapped headers (moto routes on the credential
+scope and ignores the signature). S3's status and body then select the integration
+response exactly as SQS's do. `s3_fault` replaces the call, as `sqs_fault` does.
+
+Response payload (the same AWS page, its second table): the method response payload
+depends on whether the service's answer Content-Type matches binaryMediaTypes
+("binary data"), whether the request's Accept does (only its first media type:
+"API Gateway honors only the first Accept media type"), and the integration
+response's contentHandling (`convert_response_payload`): a binary answer becomes a
+base64 string under CONVERT_TO_TEXT, or when contentHandling is unset and Accept is
+not binary, else stays bytes; a text answer stays text under CONVERT_TO_TEXT, or when
+unset and Accept is not binary, else is base64-decoded (CONVERT_TO_BINARY, or unset
+with a binary Accept). A response template given bytes answers 500 "Internal server
+error": AWS does not document it; LocalStack's reading, from its AWS-validated tests
+("responseTemplates VTL rendering actually needs the value to be a string",
+localstack PR #12215). Under binaryMediaTypes `*/*` that is every request whose
+Accept is set (`*/*`, `application/json`) unless the integration response says
+CONVERT_TO_TEXT. The status API Gateway picks does not depend on the template
+otherwise: the module declares every status on the integration responses.
+
 Not emulated: authorizers, API keys/usage plans, resource policies (so
-`allowed_cidrs` is unproven here: every source IP is let in), binary media types,
-caching, throttling, non-SQS integrations.
+`allowed_cidrs` is unproven here: every source IP is let in), S3's own header rules
+(metadata values must be US-ASCII for REST PUTs, the 2 KB metadata limit,
+Content-MD5, checksums: moto stores what it gets), the integration's IAM role,
+caching, throttling, integrations other than SQS and S3 path overrides (S3
+action-style URIs, Lambda, HTTP, MOCK), integration querystrings on SQS calls.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import threading
@@ -48,7 +122,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import boto3
 import botocore.auth
@@ -73,8 +147,26 @@ _SQS_INVALID_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U001
 
 T = TypeVar("T")
 
-# The fault hook: rendered form -> None (call SQS), a status, or (status, SQS answer body).
+
+@dataclass
+class S3Request:
+    """The S3 call an S3 path integration is about to make (what `s3_fault` is given)."""
+
+    http_method: str  # the integration's httpMethod: PUT for PutObject
+    bucket: str
+    key: str  # the object key, decoded
+    url: str  # <s3 endpoint>/<bucket>/<key, percent-encoded>[?<mapped querystring>]
+    headers: dict[str, str]  # the mapped integration request headers (before signing)
+    body: bytes
+
+
+# The fault hooks: the rendered request -> None (make the call), a status, or
+# (status, the service's answer body). SQS gets the SendMessage form, S3 an S3Request.
 SqsFault = Callable[[str], int | tuple[int, str] | None]
+S3Fault = Callable[[S3Request], int | tuple[int, str] | None]
+
+CONVERT_TO_TEXT = "CONVERT_TO_TEXT"
+CONVERT_TO_BINARY = "CONVERT_TO_BINARY"
 
 
 # --------------------------------------------------------------------------- configuration
@@ -86,11 +178,14 @@ class IntegrationResponse:
     selection_pattern: str | None = None  # None or "": the default response
     response_templates: dict[str, str] = field(default_factory=dict)
     response_parameters: dict[str, str] = field(default_factory=dict)
+    content_handling: str | None = None  # None, CONVERT_TO_TEXT or CONVERT_TO_BINARY
 
 
 @dataclass
 class Method:
-    integration_uri: str  # arn:aws:apigateway:REGION:sqs:path/ACCOUNT/QUEUE (the only kind emulated)
+    # arn:aws:apigateway:REGION:sqs:path/ACCOUNT/QUEUE or arn:aws:apigateway:REGION:s3:path/BUCKET/KEY
+    # (with {name} placeholders filled by integration.request.path.<name>): the kinds emulated.
+    integration_uri: str
     request_templates: dict[str, str] = field(default_factory=dict)
     passthrough_behavior: str = "WHEN_NO_MATCH"
     integration_http_method: str = "POST"
@@ -100,6 +195,7 @@ class Method:
     validate_request_parameters: bool = False
     request_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # content type -> schema
     request_parameters: dict[str, bool] = field(default_factory=dict)  # method.request.header.X -> required
+    content_handling: str | None = None  # the integration's: None, CONVERT_TO_TEXT or CONVERT_TO_BINARY
 
 
 @dataclass
@@ -111,6 +207,8 @@ class GatewaySpec:
     stage_variables: dict[str, str] = field(default_factory=dict)
     # Customised gateway responses: response type -> (status code, application/json template).
     gateway_responses: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # The REST API's binaryMediaTypes (`*/*`, `image/*`, `application/octet-stream`).
+    binary_media_types: list[str] = field(default_factory=list)
 
     @classmethod
     def from_apigw(cls, client: Any, rest_api_id: str, stage_name: str | None = None) -> GatewaySpec:
@@ -137,7 +235,20 @@ class GatewaySpec:
             for item in client.get_gateway_responses(restApiId=rest_api_id).get("items", [])
             if not item.get("defaultResponse", False)
         }
-        return cls(resources, rest_api_id, variables, gateway_responses)
+        binary_media_types = [
+            _json_pointer_unescape(t)
+            for t in client.get_rest_api(restApiId=rest_api_id).get("binaryMediaTypes") or []
+            if t
+        ]
+        return cls(resources, rest_api_id, variables, gateway_responses, binary_media_types)
+
+
+def _json_pointer_unescape(media_type: str) -> str:
+    """binaryMediaTypes are edited with JSON-pointer patch paths (`/binaryMediaTypes/image~1png`);
+    an API that returns one still escaped (no `/`) is read back as the media type it names."""
+    if "/" in media_type or "~" not in media_type:
+        return media_type
+    return media_type.replace("~1", "/").replace("~0", "~")
 
 
 def _read_method(client: Any, api: str, resource_id: str, http_method: str) -> Method | None:
@@ -171,6 +282,7 @@ def _read_method(client: Any, api: str, resource_id: str, http_method: str) -> M
                 selection_pattern=ir.get("selectionPattern"),
                 response_templates=ir.get("responseTemplates") or {},
                 response_parameters=ir.get("responseParameters") or {},
+                content_handling=ir.get("contentHandling") or None,
             )
         )
     return Method(
@@ -184,6 +296,7 @@ def _read_method(client: Any, api: str, resource_id: str, http_method: str) -> M
         validate_request_parameters=validate_params,
         request_models=models,
         request_parameters=method.get("requestParameters") or {},
+        content_handling=integration.get("contentHandling") or None,
     )
 
 
@@ -196,9 +309,12 @@ class GatewayResponse:
     body: str
     headers: dict[str, str]
     request_id: str = ""
-    integration_status: int | None = None  # what SQS (or the fault hook) answered; None: never called
+    integration_status: int | None = None  # what SQS/S3 (or a fault hook) answered; None: never called
     integration_body: str | None = None
-    integration_request: str | None = None  # the rendered request body (the SendMessage form)
+    integration_request: str | None = None  # SQS: the rendered request body (the SendMessage form)
+    integration_payload: bytes | None = None  # the bytes sent to the service (SQS: the form, UTF-8)
+    integration_headers: dict[str, str] | None = None  # the mapped integration request headers
+    integration_url: str | None = None  # S3: the object URL called (SQS: None)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -218,7 +334,10 @@ def _gateway_error(status: int, message: str, error_type: str, request_id: str) 
 
 
 class LocalGateway:
-    """Executes a REST API's deployed config. `sqs_endpoint_url` is moto's endpoint (all services)."""
+    """Executes a REST API's deployed config (one REST API: its methods may be SQS, S3 or both).
+
+    `sqs_endpoint_url` is moto's endpoint (all services); `s3_endpoint_url` defaults to it.
+    """
 
     def __init__(
         self,
@@ -227,6 +346,8 @@ class LocalGateway:
         rest_api_id: str,
         stage_name: str,
         region: str = "us-east-1",
+        *,
+        s3_endpoint_url: str | None = None,
     ) -> None:
         self._client = apigw_client
         self._setup(
@@ -234,25 +355,42 @@ class LocalGateway:
             sqs_endpoint_url,
             stage_name,
             region,
+            s3_endpoint_url,
         )
 
     @classmethod
     def from_spec(
-        cls, spec: GatewaySpec, sqs_endpoint_url: str, stage_name: str = "test", region: str = "us-east-1"
+        cls,
+        spec: GatewaySpec,
+        sqs_endpoint_url: str,
+        stage_name: str = "test",
+        region: str = "us-east-1",
+        *,
+        s3_endpoint_url: str | None = None,
     ) -> LocalGateway:
         gateway = cls.__new__(cls)
         gateway._client = None
-        gateway._setup(spec, sqs_endpoint_url, stage_name, region)
+        gateway._setup(spec, sqs_endpoint_url, stage_name, region, s3_endpoint_url)
         return gateway
 
-    def _setup(self, spec: GatewaySpec, sqs_endpoint_url: str, stage_name: str, region: str) -> None:
+    def _setup(
+        self,
+        spec: GatewaySpec,
+        sqs_endpoint_url: str,
+        stage_name: str,
+        region: str,
+        s3_endpoint_url: str | None = None,
+    ) -> None:
         self.spec = spec
         self.sqs_endpoint_url = sqs_endpoint_url.rstrip("/")
+        self.s3_endpoint_url = (s3_endpoint_url or sqs_endpoint_url).rstrip("/")
         self.stage_name = stage_name
         self.region = region
         # Called with the rendered form before each SQS call; a status (or (status, body))
         # replaces the real call, so SQS failures can be injected. None: call SQS.
         self.sqs_fault: SqsFault | None = None
+        # The same for S3: called with the S3Request before each S3 call.
+        self.s3_fault: S3Fault | None = None
         # Apply the SendMessage checks AWS makes and moto does not (see SQS_* above).
         self.emulate_sqs_validation = True
         self._local = threading.local()
@@ -352,13 +490,21 @@ class LocalGateway:
         vtl_input = vtl.Input(text, headers, query, path_params)
         # No Content-Type: API Gateway assumes application/json. Selection is by media type,
         # case-insensitive, parameters dropped (module docstring, "Content types").
-        content_type = media_type(vtl.header_lookup(headers, "Content-Type") or "application/json")
+        sent_content_type = vtl.header_lookup(headers, "Content-Type")
+        content_type = media_type(sent_content_type or "application/json")
 
         invalid = self._validate(method, content_type, vtl_input.body, vtl_input, request_id)
         if invalid is not None:
             return invalid
 
+        # The integration request payload (module docstring, "Payload encoding").
+        binary = binary_media_type_matches(sent_content_type, self.spec.binary_media_types)
+        payload = convert_request_payload(body, binary, method.content_handling)
+        if payload is None:  # CONVERT_TO_BINARY of a payload that is not base64
+            return self._internal_error(request_id)
+
         templates = by_media_type(method.request_templates)
+        integration_body: str | bytes
         if content_type in templates:
             integration_body = vtl.render(
                 templates[content_type], vtl_input, context, self.spec.stage_variables
@@ -366,7 +512,7 @@ class LocalGateway:
         elif method.passthrough_behavior == "WHEN_NO_MATCH" or (
             method.passthrough_behavior == "WHEN_NO_TEMPLATES" and not templates
         ):
-            integration_body = text  # passthrough: the payload goes to SQS unchanged
+            integration_body = payload  # passthrough: the payload goes to the service unchanged
         else:
             return self._gateway_error(
                 "UNSUPPORTED_MEDIA_TYPE",
@@ -376,9 +522,35 @@ class LocalGateway:
                 request_id,
             )
 
-        integration_headers = self._integration_headers(method, vtl_input, content_type)
+        mapped = self._integration_parameters(method, vtl_input, context)
+        integration_headers = {"Content-Type": content_type}
+        _merge_headers(integration_headers, mapped["header"])
         try:
-            status, sqs_body = self._call_sqs(method, integration_body, integration_headers)
+            if integration_service(method.integration_uri) == "s3":
+                data = integration_body if isinstance(integration_body, bytes) else integration_body.encode()
+                s3_request = self._s3_request(method, data, integration_headers, mapped)
+                if s3_request is None:  # a {name} in the URI that no mapping filled
+                    return self._internal_error(request_id)
+                status, service_body, service_type = self._call_s3(s3_request)
+                response = self._map_response(
+                    method,
+                    status,
+                    service_body,
+                    context,
+                    request_id,
+                    accept=vtl.header_lookup(headers, "Accept"),
+                    service_content_type=service_type,
+                )
+                response.integration_payload = s3_request.body
+                response.integration_headers = s3_request.headers
+                response.integration_url = s3_request.url
+                return response
+            form = (
+                integration_body
+                if isinstance(integration_body, str)
+                else integration_body.decode("utf-8", errors="replace")
+            )
+            status, service_body = self._call_sqs(method, form, integration_headers)
         except requests.Timeout:
             return self._gateway_error(
                 "INTEGRATION_TIMEOUT",
@@ -387,9 +559,18 @@ class LocalGateway:
                 "InternalServerErrorException",
                 request_id,
             )
-        response = self._map_response(method, status, sqs_body, context, request_id)
-        response.integration_request = integration_body
+        response = self._map_response(
+            method, status, service_body, context, request_id, accept=vtl.header_lookup(headers, "Accept")
+        )
+        response.integration_request = form
+        response.integration_payload = form.encode("utf-8")
+        response.integration_headers = integration_headers
         return response
+
+    def _internal_error(self, request_id: str) -> GatewayResponse:
+        return self._gateway_error(
+            "DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException", request_id
+        )
 
     def _route(self, path: str, http_method: str) -> tuple[str, dict[str, str], Method] | None:
         """Most specific resource wins: literal segments over {param}, {param} over {proxy+}."""
@@ -435,29 +616,27 @@ class LocalGateway:
                     )
         return None
 
-    @staticmethod
-    def _integration_headers(method: Method, vtl_input: vtl.Input, content_type: str) -> dict[str, str]:
-        """integration.request.header.X = 'static' | method.request.header/querystring/path.Y."""
-        headers = {"Content-Type": content_type}
+    def _integration_parameters(
+        self, method: Method, vtl_input: vtl.Input, context: Mapping[str, Any]
+    ) -> dict[str, dict[str, str]]:
+        """integration.request.{header,path,querystring}.X = a source (module docstring,
+        "Integration request parameters"): {"header": {...}, "path": {...}, "querystring": {...}}.
+        A source the request does not have leaves its target out."""
+        mapped: dict[str, dict[str, str]] = {"header": {}, "path": {}, "querystring": {}}
         params = vtl_input.params()
         for target, source in method.integration_request_parameters.items():
-            if not target.startswith("integration.request.header."):
-                continue
-            name = target.removeprefix("integration.request.header.")
-            if source.startswith("'") and source.endswith("'"):
-                headers[name] = source[1:-1]
-            elif source.startswith("method.request.header."):
-                headers[name] = vtl.header_lookup(params["header"], source.rsplit(".", 1)[1]) or ""
-            elif source.startswith("method.request.querystring."):
-                headers[name] = params["querystring"].get(source.rsplit(".", 1)[1], "")
-            elif source.startswith("method.request.path."):
-                headers[name] = params["path"].get(source.rsplit(".", 1)[1], "")
-        return headers
+            location, _, name = target.removeprefix("integration.request.").partition(".")
+            if location not in mapped or not name:
+                raise NotImplementedError(f"integration request parameter {target!r} is not emulated")
+            value = _mapped_value(source, params, context, self.spec.stage_variables)
+            if value is not None:
+                mapped[location][name] = value
+        return mapped
 
     # ------------------------------------------------------------------ SQS
 
     def _call_sqs(self, method: Method, form: str, headers: dict[str, str]) -> tuple[int, str]:
-        region, account, queue = _parse_sqs_uri(method.integration_uri)
+        region, account, queue = parse_sqs_uri(method.integration_uri)
         if self.sqs_fault is not None:
             fault = self.sqs_fault(form)
             if fault is not None:
@@ -485,6 +664,57 @@ class LocalGateway:
             timeout=INTEGRATION_TIMEOUT_S,
         )
         return response.status_code, response.text
+
+    def _s3_request(
+        self, method: Method, data: bytes, headers: dict[str, str], mapped: dict[str, dict[str, str]]
+    ) -> S3Request | None:
+        """The S3 call of an S3 path integration: <endpoint>/<bucket>/<key> (path style)."""
+        _, bucket, key_template = parse_s3_uri(method.integration_uri)
+        missing = False
+
+        def fill(match: re.Match[str]) -> str:
+            nonlocal missing
+            value = mapped["path"].get(match.group(1))
+            if value is None:
+                missing = True
+                return match.group(0)
+            return quote(value, safe="")
+
+        encoded_key = re.sub(r"\{([^{}]+)\}", fill, key_template)
+        if missing:
+            return None
+        url = f"{self.s3_endpoint_url}/{bucket}/{encoded_key}"
+        if mapped["querystring"]:
+            url += "?" + urlencode(mapped["querystring"])
+        return S3Request(method.integration_http_method, bucket, unquote(encoded_key), url, headers, data)
+
+    def _call_s3(self, s3_request: S3Request) -> tuple[int, str, str | None]:
+        """(status, body, the answer's Content-Type)."""
+        if self.s3_fault is not None:
+            fault = self.s3_fault(s3_request)
+            if fault is not None:
+                status, body = fault if isinstance(fault, tuple) else (fault, s3_error_body(fault))
+                return status, body, "application/xml" if body else None
+        # Signed with the integration's role, as for SQS; the scope must say "s3" for moto.
+        aws_request = botocore.awsrequest.AWSRequest(
+            method=s3_request.http_method, url=s3_request.url, data=s3_request.body
+        )
+        for name, value in s3_request.headers.items():
+            aws_request.headers[name] = value
+        credentials = botocore.credentials.Credentials("test", "test")
+        botocore.auth.S3SigV4Auth(credentials, "s3", self.region).add_auth(aws_request)
+        response = self._session().request(
+            s3_request.http_method,
+            s3_request.url,
+            data=s3_request.body,
+            headers=dict(aws_request.headers.items()),
+            timeout=INTEGRATION_TIMEOUT_S,
+        )
+        return (
+            response.status_code,
+            response.content.decode("utf-8", errors="replace"),
+            response.headers.get("Content-Type"),
+        )
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -562,10 +792,20 @@ class LocalGateway:
     # ------------------------------------------------------------------ response
 
     def _map_response(
-        self, method: Method, status: int, sqs_body: str, context: dict[str, Any], request_id: str
+        self,
+        method: Method,
+        status: int,
+        sqs_body: str,
+        context: dict[str, Any],
+        request_id: str,
+        *,
+        accept: str | None = None,
+        service_content_type: str | None = None,
     ) -> GatewayResponse:
         """Selection patterns are Java regexes matched against the whole status code
-        string (for AWS-service integrations); the response without one is the default."""
+        string (for AWS-service integrations); the response without one is the default.
+        The body is converted per AWS's response table (module docstring, "Response
+        payload") before the response template reads it."""
         selected = None
         default = None
         for candidate in method.integration_responses:
@@ -582,16 +822,27 @@ class LocalGateway:
             error.integration_status, error.integration_body = status, sqs_body
             return error
 
+        converted = convert_response_payload(
+            sqs_body.encode("utf-8"),
+            binary_media_type_matches(service_content_type, self.spec.binary_media_types),
+            binary_media_type_matches(_first_accept(accept), self.spec.binary_media_types),
+            selected.content_handling,
+        )
         content_type = "application/json"
-        body = sqs_body  # no template: the integration's body passes through
         templates = selected.response_templates
+        if converted is None or (isinstance(converted, bytes) and templates):
+            # CONVERT_TO_BINARY of a body that is not base64, or a template given binary data
+            # (module docstring, "Response payload"): API Gateway's 500.
+            error = self._internal_error(request_id)
+            error.integration_status, error.integration_body = status, sqs_body
+            return error
+        # No template: the integration's body passes through.
+        body = converted if isinstance(converted, str) else converted.decode("utf-8", errors="replace")
         if templates:
             content_type = "application/json" if "application/json" in templates else next(iter(templates))
             template = templates[content_type]
             body = (
-                vtl.render(template, vtl.Input(sqs_body), context, self.spec.stage_variables)
-                if template
-                else ""
+                vtl.render(template, vtl.Input(body), context, self.spec.stage_variables) if template else ""
             )
         override = context["responseOverride"]
         final_status = int(override["status"]) if override.get("status") else int(selected.status_code)
@@ -646,11 +897,122 @@ def _match_path(resource_path: str, path: str) -> tuple[tuple[int, ...], dict[st
     return (tuple(score), params) if len(want) == len(have) else None
 
 
-def _parse_sqs_uri(uri: str) -> tuple[str, str, str]:
-    match = re.fullmatch(r"arn:aws:apigateway:([a-z0-9-]+):sqs:path/(\d{12})/([^/]+)", uri)
+_INTEGRATION_URI = re.compile(r"arn:aws[a-z-]*:apigateway:([a-z0-9-]+):(sqs|s3):path/(.+)")
+
+
+def integration_service(uri: str) -> str:
+    """ "sqs" or "s3": the AWS service of an emulated path-override integration URI."""
+    match = _INTEGRATION_URI.fullmatch(uri)
     if match is None:
-        raise NotImplementedError(f"only SQS path integrations are emulated, not {uri!r}")
+        raise NotImplementedError(f"only SQS and S3 path integrations are emulated, not {uri!r}")
+    return match.group(2)
+
+
+def parse_sqs_uri(uri: str) -> tuple[str, str, str]:
+    """arn:aws:apigateway:REGION:sqs:path/ACCOUNT/QUEUE -> (region, account, queue)."""
+    match = re.fullmatch(r"arn:aws[a-z-]*:apigateway:([a-z0-9-]+):sqs:path/(\d{12})/([^/]+)", uri)
+    if match is None:
+        raise NotImplementedError(f"only SQS and S3 path integrations are emulated, not {uri!r}")
     return match.group(1), match.group(2), match.group(3)
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str, str]:
+    """arn:aws:apigateway:REGION:s3:path/BUCKET/KEY -> (region, bucket, key with its {placeholders})."""
+    match = re.fullmatch(r"arn:aws[a-z-]*:apigateway:([a-z0-9-]+):s3:path/([^/{}]+)/(.+)", uri)
+    if match is None:
+        raise NotImplementedError(
+            f"only S3 path integrations naming bucket and key are emulated, not {uri!r}"
+        )
+    return match.group(1), match.group(2), match.group(3)
+
+
+def binary_media_type_matches(content_type: str | None, binary_media_types: list[str]) -> bool:
+    """Whether a request's Content-Type is one of the API's binaryMediaTypes: `*/*` matches every
+    type, `type/*` every subtype of type, anything else the same media type (module docstring)."""
+    if not content_type or not binary_media_types:
+        return False
+    wanted_type, _, wanted_subtype = media_type(content_type).partition("/")
+    for pattern in binary_media_types:
+        kind, _, subtype = media_type(pattern).partition("/")
+        if (kind, subtype) == ("*", "*"):
+            return True
+        if kind == wanted_type and subtype in ("*", wanted_subtype):
+            return True
+    return False
+
+
+def convert_request_payload(body: bytes, binary: bool, content_handling: str | None) -> bytes | str | None:
+    """The integration request payload per AWS's table (module docstring, "Payload encoding"):
+    bytes for a binary payload, str for a text one; None: CONVERT_TO_BINARY of non-base64 text."""
+    if binary:
+        if content_handling == CONVERT_TO_TEXT:
+            return base64.b64encode(body).decode("ascii")  # "Base64-encoded string"
+        return body  # "Binary data"
+    text = body.decode("utf-8", errors="replace")  # "UTF8-encoded string"
+    if content_handling == CONVERT_TO_BINARY:
+        try:
+            return base64.b64decode(text, validate=True)  # "Base64-decoded binary blob"
+        except (binascii.Error, ValueError):
+            return None
+    return text
+
+
+def convert_response_payload(
+    body: bytes, payload_binary: bool, accept_binary: bool, content_handling: str | None
+) -> bytes | str | None:
+    """The method response payload per AWS's response table (module docstring, "Response payload"):
+    str for text, bytes for binary; None: a base64 decoding that fails."""
+    to_text = content_handling == CONVERT_TO_TEXT or (content_handling is None and not accept_binary)
+    if payload_binary:
+        return base64.b64encode(body).decode("ascii") if to_text else body
+    text = body.decode("utf-8", errors="replace")
+    if to_text:
+        return text
+    try:
+        return base64.b64decode(text, validate=True)  # "Base64-decoded blob"
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _first_accept(accept: str | None) -> str | None:
+    """ "API Gateway honors only the first Accept media type" (a list: `a/b, c/d;q=0.8`)."""
+    return accept.split(",", 1)[0].strip() or None if accept else None
+
+
+def _mapped_value(
+    source: str, params: Mapping[str, Any], context: Mapping[str, Any], stage_variables: Mapping[str, str]
+) -> str | None:
+    """The value of one integration request parameter source; None: the request has none."""
+    if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
+        return source[1:-1]
+    source = source.removeprefix("$")  # `$context.x` / `$stageVariables.x` (the OpenAPI spelling)
+    kind, _, name = source.removeprefix("method.request.").partition(".")
+    if source.startswith("method.request.") and kind == "header":
+        return vtl.header_lookup(params["header"], name)
+    if source.startswith("method.request.") and kind in ("querystring", "path"):
+        return params[kind].get(name)
+    if source.startswith("context."):
+        value: Any = context
+        for part in source.removeprefix("context.").split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float | str):
+            return str(value)
+        raise NotImplementedError(f"context variable {source!r} is not a single value")
+    if source.startswith("stageVariables."):
+        return stage_variables.get(source.removeprefix("stageVariables."))
+    raise NotImplementedError(f"integration request parameter source {source!r} is not emulated")
+
+
+def _merge_headers(headers: dict[str, str], extra: Mapping[str, str]) -> None:
+    """headers.update(extra), a name in another case replacing the one there (RFC 9110, 5.1)."""
+    for name, value in extra.items():
+        for existing in [k for k in headers if k.lower() == name.lower()]:
+            del headers[existing]
+        headers[name] = value
 
 
 _FAULT_ERRORS = {
@@ -678,6 +1040,27 @@ def sqs_error_body(status: int, code: str | None = None, message: str | None = N
         f"<Error><Type>{kind}</Type><Code>{code or default_code}</Code>"
         f"<Message>{_xml_escape(message or default_message)}</Message><Detail/></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+
+
+_S3_FAULT_ERRORS = {
+    400: ("InvalidRequest", "Invalid Request"),
+    403: ("AccessDenied", "Access Denied"),
+    404: ("NoSuchBucket", "The specified bucket does not exist"),
+    500: ("InternalError", "We encountered an internal error. Please try again."),
+    503: ("SlowDown", "Please reduce your request rate."),
+}
+
+
+def s3_error_body(status: int, code: str | None = None, message: str | None = None) -> str:
+    """An S3 REST answer for `status`: an S3 error document, or "" (PutObject's 2xx body is empty)."""
+    if 200 <= status < 300 and code is None:
+        return ""
+    default_code, default_message = _S3_FAULT_ERRORS.get(status, ("UnknownError", f"HTTP {status}"))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{code or default_code}</Code><Message>{_xml_escape(message or default_message)}</Message>"
+        f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId><HostId>local</HostId></Error>"
     )
 
 

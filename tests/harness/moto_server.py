@@ -52,6 +52,10 @@ def apply_moto_fixes() -> None:
       switched off (the mapping itself still exists and reads back).
     - S3: a bucket policy's TLS-only Deny refused every object request
       (`_ignore_tls_only_denies_on_buckets`).
+    - API Gateway: CreateRestApi ignores binaryMediaTypes, and an update's
+      `add`/`remove` of `/binaryMediaTypes/<type, ~1 for />` (the media type is in
+      the path, with no value, as the provider sends it) adds or removes "": so
+      the payloads API read back as text-only (`_keep_binary_media_types`).
     Remove each when moto does it itself.
     """
     from moto.apigateway.models import RestAPI, Stage
@@ -142,6 +146,47 @@ def apply_moto_fixes() -> None:
 
     Queue.attributes = property(attributes)  # type: ignore[assignment]
     _ignore_tls_only_denies_on_buckets()
+    _keep_binary_media_types()
+
+
+def _keep_binary_media_types() -> None:
+    """CreateRestApi's binaryMediaTypes are kept, and patch operations name the media type in
+    their path as JSON pointer (API Gateway, "Enabling binary support using the API Gateway
+    REST API": `{"op": "add", "path": "/binaryMediaTypes/image~1jpeg"}`)."""
+    from moto.apigateway.models import RestAPI
+    from moto.apigateway.responses import APIGatewayResponse
+
+    original_create = APIGatewayResponse.create_rest_api
+
+    def create_rest_api(self: APIGatewayResponse) -> object:
+        status, headers, body = original_create(self)
+        wanted = json.loads(self.body or "{}").get("binaryMediaTypes") if self.body else None
+        if status == 200 and wanted:
+            api = self.backend.get_rest_api(json.loads(body)["id"])
+            api.binaryMediaTypes = list(wanted)
+            body = json.dumps(api.to_dict())
+        return status, headers, body
+
+    APIGatewayResponse.create_rest_api = create_rest_api  # type: ignore[method-assign]
+
+    original_patch = RestAPI.apply_patch_operations
+    prefix = "/binaryMediaTypes/"
+
+    def apply_patch_operations(self: RestAPI, patch_operations: list[dict]) -> None:
+        rest = []
+        for op in patch_operations:
+            path = op.get("path", "")
+            if op.get("op") in ("add", "remove") and path.startswith(prefix) and not op.get("value"):
+                media_type = path[len(prefix) :].replace("~1", "/").replace("~0", "~")
+                if op["op"] == "add" and media_type not in self.binaryMediaTypes:
+                    self.binaryMediaTypes.append(media_type)
+                elif op["op"] == "remove" and media_type in self.binaryMediaTypes:
+                    self.binaryMediaTypes.remove(media_type)
+            else:
+                rest.append(op)
+        original_patch(self, rest)
+
+    RestAPI.apply_patch_operations = apply_patch_operations  # type: ignore[method-assign]
 
 
 def _is_tls_only_deny(statement: dict) -> bool:
