@@ -87,14 +87,6 @@ locals {
       statistic   = "Sum"
       threshold   = 0
     }
-    api_5xx = {
-      description = "The webhook API answered 5XX: senders are retrying (queue unavailable, its policy or the API role misconfigured, or KMS). Read the access logs (access_log_group_name) for integrationStatus; `${local.ctl} stats --table ${local.history_table} --since 1h` shows which sources stopped arriving."
-      namespace   = "AWS/ApiGateway"
-      metric      = "5XXError"
-      dimensions  = { ApiName = aws_api_gateway_rest_api.this[0].name, Stage = aws_api_gateway_stage.this[0].stage_name }
-      statistic   = "Sum"
-      threshold   = 0
-    }
     # The processor stops starting records at 80 % of its timeout (the safety margin): a
     # longest invocation above that means batches are being cut short and handed back.
     processor_duration = {
@@ -105,7 +97,25 @@ locals {
       statistic   = "Maximum"
       threshold   = var.processor_timeout * 800
     }
-    }, {
+    }, local.create_queue_api ? {
+    api_5xx = {
+      description = "The webhook API answered 5XX: senders are retrying (queue unavailable, its policy or the API role misconfigured, or KMS). Read the access logs (access_log_group_name) for integrationStatus; `${local.ctl} stats --table ${local.history_table} --since 1h` shows which sources stopped arriving."
+      namespace   = "AWS/ApiGateway"
+      metric      = "5XXError"
+      dimensions  = { ApiName = aws_api_gateway_rest_api.this[0].name, Stage = aws_api_gateway_stage.this[0].stage_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    } : {}, local.create_payload_api ? {
+    payload_api_5xx = {
+      description = "The payloads API (sources with payload_store = \"s3\") answered 5XX: senders are retrying because S3 did not store their bodies (an outage, throttling, the API role's s3:PutObject or the bucket key's policy). Read the access logs (access_log_group_name, apiId of payload_rest_api_id) for integrationStatus; `${local.ctl} stats --table ${local.history_table} --since 1h` shows which sources stopped arriving."
+      namespace   = "AWS/ApiGateway"
+      metric      = "5XXError"
+      dimensions  = { ApiName = aws_api_gateway_rest_api.payloads[0].name, Stage = aws_api_gateway_stage.payloads[0].stage_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    } : {}, {
     # A source that has gone quiet: a provider disables an endpoint after failures (Stripe and
     # GitHub both do). No datapoint at all is the point, so missing data is breaching.
     for name, w in local.silence : "silence_${name}" => {
@@ -139,7 +149,7 @@ locals {
         }
       }
     } if s.verified
-    }, {
+    }, local.create_queue_api ? {
     api_4xx_rate = {
       name        = "api-4xx-rate"
       description = "More than ${var.alarm_api_4xx_percent} % of the API's requests in 5 minutes were answered 4XX (at least ${local.alarm_min_requests} requests): a sender is stuck on a refusal (415 content type, 413 size, 400 body, 403 allowlist, 429 throttling) and retries. Find it in the access logs (status, resourcePath; create_access_logs) or per source on the dashboard; `${local.ctl} stats --table ${local.history_table} --since 1h` shows which source stopped arriving."
@@ -154,7 +164,7 @@ locals {
         }
       }
     }
-  }) : {}
+  } : {}) : {}
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {

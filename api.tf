@@ -21,13 +21,13 @@ locals {
   }
 
   source_methods = {
-    for pair in setproduct(keys(local.sources), local.method_statuses) : "${pair[0]}:${pair[1]}" => {
+    for pair in setproduct(keys(local.queue_sources), local.method_statuses) : "${pair[0]}:${pair[1]}" => {
       source = pair[0]
       status = pair[1]
     }
   }
   source_integration_responses = {
-    for pair in setproduct(keys(local.sources), keys(local.integration_responses)) : "${pair[0]}:${pair[1]}" => merge(
+    for pair in setproduct(keys(local.queue_sources), keys(local.integration_responses)) : "${pair[0]}:${pair[1]}" => merge(
       local.integration_responses[pair[1]], { source = pair[0] }
     )
   }
@@ -35,7 +35,7 @@ locals {
   # The template matches header names case-insensitively by comparing each
   # request header's name, lower-cased, with these: so they are passed lower-cased.
   request_template_bodies = {
-    for name, s in local.sources : name => templatefile("${path.module}/templates/sqs_send_message.vtl", {
+    for name, s in local.queue_sources : name => templatefile("${path.module}/templates/sqs_send_message.vtl", {
       source             = name
       delivery_id_header = s.delivery_id_header == "-" ? "" : lower(s.delivery_id_header)
       signature_header   = s.signature_header == "-" ? "" : lower(s.signature_header)
@@ -65,11 +65,27 @@ locals {
     MISSING_AUTHENTICATION_TOKEN = { status = "404", error = "not_found", message = "No webhook endpoint at this path and method." }
   }
 
-  restricted_sources = { for name, s in local.sources : name => s if length(s.allowed_cidrs) > 0 }
+  # One line per request, the same for both APIs (payload_api.tf), in one log group.
+  access_log_format = jsonencode({
+    apiId              = "$context.apiId"
+    requestId          = "$context.requestId"
+    requestTimeEpoch   = "$context.requestTimeEpoch"
+    sourceIp           = "$context.identity.sourceIp"
+    httpMethod         = "$context.httpMethod"
+    resourcePath       = "$context.resourcePath"
+    status             = "$context.status"
+    responseLength     = "$context.responseLength"
+    integrationStatus  = "$context.integration.status"
+    integrationLatency = "$context.integration.latency"
+    errorMessage       = "$context.error.message"
+    userAgent          = "$context.identity.userAgent"
+  })
+
+  restricted_sources = { for name, s in local.queue_sources : name => s if length(s.allowed_cidrs) > 0 }
 }
 
 resource "aws_api_gateway_rest_api" "this" {
-  count = local.create ? 1 : 0
+  count = local.create_queue_api ? 1 : 0
 
   name        = var.name
   description = "Webhook ingestion for ${var.name}: POST /webhooks/{source} -> SQS."
@@ -86,7 +102,7 @@ resource "aws_api_gateway_rest_api" "this" {
 # Per-source CIDR allowlists. Sources without one stay open to every sender:
 # they authenticate by signature, not by address.
 data "aws_iam_policy_document" "api" {
-  count = local.create && length(local.restricted_sources) > 0 ? 1 : 0
+  count = local.create_queue_api && length(local.restricted_sources) > 0 ? 1 : 0
 
   statement {
     sid       = "AllowInvoke"
@@ -121,14 +137,14 @@ data "aws_iam_policy_document" "api" {
 }
 
 resource "aws_api_gateway_rest_api_policy" "this" {
-  count = local.create && length(local.restricted_sources) > 0 ? 1 : 0
+  count = local.create_queue_api && length(local.restricted_sources) > 0 ? 1 : 0
 
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   policy      = data.aws_iam_policy_document.api[0].json
 }
 
 resource "aws_api_gateway_resource" "webhooks" {
-  count = local.create ? 1 : 0
+  count = local.create_queue_api ? 1 : 0
 
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   parent_id   = aws_api_gateway_rest_api.this[0].root_resource_id
@@ -136,7 +152,7 @@ resource "aws_api_gateway_resource" "webhooks" {
 }
 
 resource "aws_api_gateway_resource" "source" {
-  for_each = local.sources
+  for_each = local.queue_sources
 
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   parent_id   = aws_api_gateway_resource.webhooks[0].id
@@ -145,7 +161,7 @@ resource "aws_api_gateway_resource" "source" {
 
 # Malformed JSON is answered 400 at the edge and never queued.
 resource "aws_api_gateway_model" "json_body" {
-  count = local.create ? 1 : 0
+  count = local.create_queue_api ? 1 : 0
 
   rest_api_id  = aws_api_gateway_rest_api.this[0].id
   name         = "WebhookJsonBody"
@@ -159,7 +175,7 @@ resource "aws_api_gateway_model" "json_body" {
 }
 
 resource "aws_api_gateway_request_validator" "body" {
-  count = local.create ? 1 : 0
+  count = local.create_queue_api ? 1 : 0
 
   rest_api_id           = aws_api_gateway_rest_api.this[0].id
   name                  = "body"
@@ -167,7 +183,7 @@ resource "aws_api_gateway_request_validator" "body" {
 }
 
 resource "aws_api_gateway_method" "this" {
-  for_each = local.sources
+  for_each = local.queue_sources
 
   rest_api_id   = aws_api_gateway_rest_api.this[0].id
   resource_id   = aws_api_gateway_resource.source[each.key].id
@@ -186,7 +202,7 @@ resource "aws_api_gateway_method" "this" {
 }
 
 resource "aws_api_gateway_integration" "this" {
-  for_each = local.sources
+  for_each = local.queue_sources
 
   rest_api_id             = aws_api_gateway_rest_api.this[0].id
   resource_id             = aws_api_gateway_resource.source[each.key].id
@@ -231,7 +247,7 @@ resource "aws_api_gateway_integration_response" "this" {
 }
 
 resource "aws_api_gateway_gateway_response" "this" {
-  for_each = local.create ? local.gateway_responses : {}
+  for_each = local.create_queue_api ? local.gateway_responses : {}
 
   rest_api_id   = aws_api_gateway_rest_api.this[0].id
   response_type = each.key
@@ -246,7 +262,7 @@ resource "aws_api_gateway_gateway_response" "this" {
 }
 
 resource "aws_api_gateway_deployment" "this" {
-  count = local.create ? 1 : 0
+  count = local.create_queue_api ? 1 : 0
 
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   description = "Webhook API for ${var.name}"
@@ -287,7 +303,7 @@ resource "aws_cloudwatch_log_group" "access" {
 }
 
 resource "aws_api_gateway_stage" "this" {
-  count = local.create ? 1 : 0
+  count = local.create_queue_api ? 1 : 0
 
   rest_api_id          = aws_api_gateway_rest_api.this[0].id
   deployment_id        = aws_api_gateway_deployment.this[0].id
@@ -298,19 +314,7 @@ resource "aws_api_gateway_stage" "this" {
     for_each = var.create_access_logs ? [1] : []
     content {
       destination_arn = aws_cloudwatch_log_group.access[0].arn
-      format = jsonencode({
-        requestId          = "$context.requestId"
-        requestTimeEpoch   = "$context.requestTimeEpoch"
-        sourceIp           = "$context.identity.sourceIp"
-        httpMethod         = "$context.httpMethod"
-        resourcePath       = "$context.resourcePath"
-        status             = "$context.status"
-        responseLength     = "$context.responseLength"
-        integrationStatus  = "$context.integration.status"
-        integrationLatency = "$context.integration.latency"
-        errorMessage       = "$context.error.message"
-        userAgent          = "$context.identity.userAgent"
-      })
+      format          = local.access_log_format
     }
   }
 
@@ -324,7 +328,7 @@ resource "aws_api_gateway_stage" "this" {
 }
 
 resource "aws_api_gateway_method_settings" "all" {
-  count = local.create ? 1 : 0
+  count = local.create_queue_api ? 1 : 0
 
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   stage_name  = aws_api_gateway_stage.this[0].stage_name
@@ -341,7 +345,7 @@ resource "aws_api_gateway_method_settings" "all" {
 }
 
 resource "aws_api_gateway_method_settings" "source" {
-  for_each = { for name, s in local.sources : name => s if s.throttling_rate_limit != null }
+  for_each = { for name, s in local.queue_sources : name => s if s.throttling_rate_limit != null }
 
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   stage_name  = aws_api_gateway_stage.this[0].stage_name

@@ -14,11 +14,18 @@ locals {
   dashboard_name   = "${var.name}-webhooks"
   dashboard_region = try(data.aws_region.dashboard[0].id, "")
 
-  # try(): nothing exists with create = false, and then no dashboard is made either.
   dashboard_api = {
-    ApiName = try(aws_api_gateway_rest_api.this[0].name, "")
-    Stage   = var.stage_name
+    Stage = var.stage_name
   }
+  # The API that serves each source: s3 sources are on the payloads API (payload_api.tf).
+  dashboard_api_names = {
+    for name, s in local.sources : name => s.payload_store == "s3" ? "${var.name}-payloads" : var.name
+  }
+  # Each API's errors and latency: the queue API when it has sources, the payloads API when it has.
+  dashboard_apis = concat(
+    local.create_queue_api ? [{ name = var.name, label = "" }] : [],
+    local.create_payload_api ? [{ name = "${var.name}-payloads", label = "payloads " }] : [],
+  )
   dashboard_function = local.processor_function_name
   dashboard_queues = {
     main = try(aws_sqs_queue.this[0].name, "")
@@ -43,25 +50,26 @@ locals {
           title = "Requests by source"
           stat  = "Sum"
           metrics = [for name in sort(keys(local.sources)) : [
-            "AWS/ApiGateway", "Count", "ApiName", local.dashboard_api.ApiName, "Method", "POST",
+            "AWS/ApiGateway", "Count", "ApiName", local.dashboard_api_names[name], "Method", "POST",
             "Resource", "/webhooks/${name}", "Stage", local.dashboard_api.Stage, { label = name }
           ]]
         },
         {
           title = "API 4XX and 5XX"
           stat  = "Sum"
-          metrics = [for metric in ["4XXError", "5XXError"] : [
-            "AWS/ApiGateway", metric, "ApiName", local.dashboard_api.ApiName, "Stage", local.dashboard_api.Stage
-          ]]
+          # concat(...), not flatten(): flatten would also flatten each metric's own list.
+          metrics = concat([], [for api in local.dashboard_apis : [for metric in ["4XXError", "5XXError"] : [
+            "AWS/ApiGateway", metric, "ApiName", api.name, "Stage", local.dashboard_api.Stage, { label = "${api.label}${metric}" }
+          ]]]...)
         },
         {
           title = "API latency (ms)"
           stat  = "p99"
-          metrics = [
-            ["AWS/ApiGateway", "Latency", "ApiName", local.dashboard_api.ApiName, "Stage", local.dashboard_api.Stage, { stat = "p50", label = "Latency p50" }],
-            ["AWS/ApiGateway", "Latency", "ApiName", local.dashboard_api.ApiName, "Stage", local.dashboard_api.Stage, { label = "Latency p99" }],
-            ["AWS/ApiGateway", "IntegrationLatency", "ApiName", local.dashboard_api.ApiName, "Stage", local.dashboard_api.Stage, { label = "SQS integration p99" }],
-          ]
+          metrics = concat([], [for api in local.dashboard_apis : [
+            ["AWS/ApiGateway", "Latency", "ApiName", api.name, "Stage", local.dashboard_api.Stage, { stat = "p50", label = "${api.label}Latency p50" }],
+            ["AWS/ApiGateway", "Latency", "ApiName", api.name, "Stage", local.dashboard_api.Stage, { label = "${api.label}Latency p99" }],
+            ["AWS/ApiGateway", "IntegrationLatency", "ApiName", api.name, "Stage", local.dashboard_api.Stage, { label = api.label == "" ? "SQS integration p99" : "S3 integration p99" }],
+          ]]...)
         },
         {
           title   = "Rejected by source (bad or missing signature)"

@@ -39,7 +39,7 @@ resource "aws_iam_role" "apigateway" {
   name                 = local.role_names.apigateway
   path                 = var.role_path
   permissions_boundary = var.role_permissions_boundary
-  description          = "Lets the ${var.name} webhook API send messages to its queue."
+  description          = "Lets the ${var.name} webhook APIs send messages to its queue and store bodies in its payload store."
   assume_role_policy   = data.aws_iam_policy_document.assume["apigateway"].json
 
   tags = var.tags
@@ -61,6 +61,17 @@ data "aws_iam_policy_document" "apigateway" {
     resources = [aws_sqs_queue.this[0].arn]
   }
 
+  # The payloads API (payload_api.tf): each s3 source's method writes under its own prefix only.
+  dynamic "statement" {
+    for_each = local.create_payload_api ? [1] : []
+    content {
+      sid       = "StorePayloads"
+      actions   = ["s3:PutObject"]
+      resources = [for name in sort(keys(local.payload_api_sources)) : "${aws_s3_bucket.payloads[0].arn}/ingest/${name}/*"]
+    }
+  }
+
+  # Encrypting a message under the queue's key, and an object under the bucket's (SSE-KMS).
   dynamic "statement" {
     for_each = var.kms_key_arn == null ? [] : [1]
     content {
@@ -158,6 +169,16 @@ data "aws_iam_policy_document" "processor" {
       sid       = "StorePayloads"
       actions   = ["s3:PutObject", "s3:GetObject"]
       resources = [local.payload_bodies_arn]
+    }
+  }
+
+  # The bodies the payloads API stored (ingest/<source>/<request id>): read, never written.
+  dynamic "statement" {
+    for_each = local.create_payload_api ? [1] : []
+    content {
+      sid       = "ReadIngestedPayloads"
+      actions   = ["s3:GetObject"]
+      resources = ["${aws_s3_bucket.payloads[0].arn}/ingest/*"]
     }
   }
 

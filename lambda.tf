@@ -10,6 +10,7 @@ locals {
       tolerance_seconds = s.timestamp_tolerance_seconds
       hmac_encoding     = s.signature_encoding
       hmac_prefix       = s.signature_prefix
+      payload_store     = s.payload_store
     }
   }
 

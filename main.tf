@@ -57,9 +57,19 @@ locals {
     })
   } : {}
 
-  # Per source: every Content-Type string a template (and, for JSON, the model) is keyed by.
+  # Where each source's body goes (variables.tf, payload_store): in the SQS message, through the
+  # queue API (api.tf), or into the payload store, through the payloads API (payload_api.tf).
+  queue_sources    = { for name, s in local.sources : name => s if s.payload_store == "queue" }
+  s3_sources       = { for name, s in local.sources : name => s if s.payload_store == "s3" }
+  create_queue_api = local.create && length(local.queue_sources) > 0
+  # Without the store there is nothing to write to: the DLQ's precondition (sqs.tf) refuses that.
+  create_payload_api = local.create && var.create_payload_store && length(local.s3_sources) > 0
+  # The sources the payloads API serves: none when it is not created.
+  payload_api_sources = local.create_payload_api ? local.s3_sources : {}
+
+  # Per queue source: every Content-Type string a template (and, for JSON, the model) is keyed by.
   template_content_types = {
-    for name, s in local.sources : name => distinct(flatten([
+    for name, s in local.queue_sources : name => distinct(flatten([
       for ct in s.content_types : length(regexall(";", ct)) > 0 ? [ct] : [for suffix in local.charset_suffixes : "${ct}${suffix}"]
     ]))
   }

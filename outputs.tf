@@ -1,6 +1,9 @@
 output "webhook_urls" {
-  description = "The URL each source posts to, by source name."
-  value       = { for name, s in local.sources : name => "${aws_api_gateway_stage.this[0].invoke_url}/webhooks/${name}" }
+  description = "The URL each source posts to, by source name. Sources with payload_store = \"s3\" are served by the payloads API, so their URLs have another host."
+  value = merge(
+    { for name, s in local.queue_sources : name => "${aws_api_gateway_stage.this[0].invoke_url}/webhooks/${name}" },
+    { for name, s in local.payload_api_sources : name => "${aws_api_gateway_stage.payloads[0].invoke_url}/webhooks/${name}" },
+  )
 }
 
 output "rest_api_id" {
@@ -26,6 +29,21 @@ output "stage_arn" {
 output "stage_invoke_url" {
   description = "Base URL of the API stage."
   value       = try(aws_api_gateway_stage.this[0].invoke_url, null)
+}
+
+output "payload_rest_api_id" {
+  description = "ID of the payloads REST API, which serves the sources with payload_store = \"s3\" (null without such sources)."
+  value       = try(aws_api_gateway_rest_api.payloads[0].id, null)
+}
+
+output "payload_stage_arn" {
+  description = "ARN of the payloads API's stage (null without s3 sources): a WAF web ACL for the queue API's stage_arn belongs here too."
+  value       = try(aws_api_gateway_stage.payloads[0].arn, null)
+}
+
+output "payload_stage_invoke_url" {
+  description = "Base URL of the payloads API's stage (null without s3 sources)."
+  value       = try(aws_api_gateway_stage.payloads[0].invoke_url, null)
 }
 
 output "queue_url" {

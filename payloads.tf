@@ -16,7 +16,13 @@ locals {
   # 0 (rows kept forever) keeps the objects forever too. With history_retention_days > 0
   # the rejected retention is at most as long (dynamodb.tf), so this is that retention;
   # max() keeps the rule right should that precondition ever change.
-  payload_expiration_days = var.history_retention_days == 0 ? null : max(var.history_retention_days, var.history_rejected_retention_days)
+  # With s3 sources, an object is also the only copy of a body whose message is still queued
+  # or in the DLQ (14 days, from the message's first enqueue): it outlives both.
+  payload_expiration_days = var.history_retention_days == 0 ? null : max(
+    var.history_retention_days,
+    var.history_rejected_retention_days,
+    local.create_payload_api ? 14 : 0,
+  )
 
   # Where the processor may read and write: the content-addressed bodies, nothing else.
   payload_bodies_arn = local.create_payload_store ? "${aws_s3_bucket.payloads[0].arn}/bodies/*" : null
@@ -36,7 +42,7 @@ resource "aws_s3_bucket" "payloads" {
   # checkov:skip=CKV_AWS_21:Versioning is off on purpose: objects are content-addressed (key = the body's SHA-256) and never change, so a rewrite stores identical bytes and no version is worth keeping.
   # checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice of the account, not of this module; the row keeps size and SHA-256 of every body.
   # checkov:skip=CKV_AWS_145:Encrypted with kms_key_arn when it is set (SSE-KMS); otherwise with SSE-S3 (AES256), which needs no key policy, like the rest of the module's AWS managed encryption.
-  # checkov:skip=CKV2_AWS_62:Nothing consumes the bucket's events in this version: the processor writes the object and records the row in one step.
+  # checkov:skip=CKV2_AWS_62:With s3 sources the bucket notifies the main queue of ingest/ objects (aws_s3_bucket_notification.payloads); without them nothing consumes its events, since the processor writes the object and records the row in one step.
 }
 
 resource "aws_s3_bucket_public_access_block" "payloads" {
@@ -148,4 +154,21 @@ resource "aws_s3_bucket_policy" "payloads" {
   # After the public access block, which S3 checks a new policy against (and which may
   # refuse a concurrent change, OperationAborted).
   depends_on = [aws_s3_bucket_public_access_block.payloads]
+}
+
+# The message of an s3 source's webhook: S3's ObjectCreated notification of ingest/<source>/<request
+# id>, on the main queue, where the processor reads the object it names (payload_api.tf).
+resource "aws_s3_bucket_notification" "payloads" {
+  count = local.create_payload_api ? 1 : 0
+
+  bucket = aws_s3_bucket.payloads[0].id
+  queue {
+    id            = "ingest"
+    queue_arn     = aws_sqs_queue.this[0].arn
+    events        = ["s3:ObjectCreated:*"]
+    filter_prefix = "ingest/"
+  }
+
+  # S3 checks, when the configuration is put, that the queue's policy lets it send.
+  depends_on = [aws_sqs_queue_policy.this]
 }

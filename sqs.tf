@@ -28,6 +28,10 @@ resource "aws_sqs_queue" "dlq" {
       error_message = "consumers (${join(", ", keys(var.consumers))}) subscribe to the event topic, but create_event_topic is false, so there is none and the processor publishes nothing. Set create_event_topic = true, or drop consumers."
     }
     precondition {
+      condition     = length(local.s3_sources) == 0 || var.create_payload_store
+      error_message = "Sources ${join(", ", sort(keys(local.s3_sources)))} have payload_store = \"s3\", which writes their bodies into the payload store, but create_payload_store is false. Set create_payload_store = true, or make them payload_store = \"queue\"."
+    }
+    precondition {
       condition     = length(local.consumer_unknown_sources) == 0
       error_message = "consumers name sources that are not keys of sources, so they would never receive an event: ${join("; ", [for k, unknown in local.consumer_unknown_sources : "consumers[\"${k}\"] ${join(", ", [for s in unknown : jsonencode(s)])}"])}. Known sources: ${join(", ", sort(keys(var.sources)))}. Leave a consumer's sources empty for every source."
     }
@@ -102,20 +106,38 @@ module "queue_policy" {
   count  = local.create ? 1 : 0
 
   queue_arn = aws_sqs_queue.this[0].arn
-  statements = [
-    {
+  statements = concat(
+    [{
       sid        = "AllowSendFromApiAndReplay"
       actions    = ["sqs:SendMessage"]
       principals = { type = "AWS", identifiers = local.queue_senders }
-    },
-    {
+      conditions = []
+    }],
+    # The payload store's event notifications (payload_api.tf), from this bucket only.
+    # aws:SourceArn is set by the service acting for the bucket and cannot be given by a caller.
+    local.create_payload_api ? [{
+      sid        = "AllowPayloadNotifications"
+      actions    = ["sqs:SendMessage"]
+      principals = { type = "Service", identifiers = ["s3.amazonaws.com"] }
+      conditions = [
+        { test = "ArnEquals", variable = "aws:SourceArn", values = [aws_s3_bucket.payloads[0].arn] },
+        { test = "StringEquals", variable = "aws:SourceAccount", values = [local.account_id] },
+      ]
+    }] : [],
+    [{
       sid        = "DenySendFromOthers"
       effect     = "Deny"
       actions    = ["sqs:SendMessage"]
       principals = { type = "*", identifiers = ["*"] }
-      conditions = [{ test = "ArnNotEquals", variable = "aws:PrincipalArn", values = local.queue_senders }]
-    },
-  ]
+      # Conditions are ANDed: the Deny spares the senders and, with s3 sources, the bucket's
+      # notifications. A request without aws:SourceArn (any principal's own call) matches
+      # ArnNotEquals, so it is still denied unless its principal is a sender.
+      conditions = concat(
+        [{ test = "ArnNotEquals", variable = "aws:PrincipalArn", values = local.queue_senders }],
+        local.create_payload_api ? [{ test = "ArnNotEquals", variable = "aws:SourceArn", values = [aws_s3_bucket.payloads[0].arn] }] : [],
+      )
+    }],
+  )
 }
 
 resource "aws_sqs_queue_policy" "this" {

@@ -85,6 +85,14 @@ variable "sources" {
       this long, 300 to 86400 s, rounded up to the alarm's period (5 min below an hour, else 1 h). Null (the
       default): no silence alarm. For senders that post steadily (a provider that disables an endpoint after
       failures goes quiet rather than failing).
+    payload_store: "queue" (the default) or "s3". A queue source's body travels in the SQS message, so it is
+      capped by queue_max_message_size (413 above it) and must be UTF-8 text. An s3 source's method writes
+      the raw body, byte-exact, straight into the payload store (S3 PutObject, no Lambda on the way), up to
+      API Gateway's 10 MB, with the scheme headers and the receive time as object metadata; the bucket's
+      event notification is the message, and the processor verifies the signature over the object's exact
+      bytes. s3 sources are served by a second REST API (<name>-payloads), because binary media types are
+      API-wide: webhook_urls gives each source its URL. Needs create_payload_store. Takes any Content-Type,
+      so content_types does not apply.
   EOT
   type = map(object({
     scheme                      = string
@@ -100,6 +108,7 @@ variable "sources" {
     throttling_rate_limit       = optional(number)
     throttling_burst_limit      = optional(number)
     alert_after_silence_seconds = optional(number)
+    payload_store               = optional(string, "queue")
   }))
   nullable = false
 
@@ -148,6 +157,14 @@ variable "sources" {
       for ct in coalesce(s.content_types, []) : contains(["application/json", "application/x-www-form-urlencoded", "text/plain"], trimspace(split(";", ct)[0]))
     ]])) && alltrue([for s in values(var.sources) : s.content_types == null ? true : length(s.content_types) > 0])
     error_message = "content_types must be a non-empty subset of application/json, application/x-www-form-urlencoded and text/plain (optionally with parameters, such as application/json; charset=utf-8)."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : contains(["queue", "s3"], s.payload_store)])
+    error_message = "Each source's payload_store must be \"queue\" (the body travels in the SQS message) or \"s3\" (the body is written to the payload store at the edge)."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : s.payload_store != "s3" || s.content_types == null])
+    error_message = "content_types applies to queue sources only: a source with payload_store = \"s3\" keeps any body as its exact bytes, whatever its Content-Type. Drop content_types from those sources."
   }
   validation {
     condition     = alltrue(flatten([for s in values(var.sources) : [for c in s.allowed_cidrs : can(cidrhost(c, 0))]]))

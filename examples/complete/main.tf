@@ -1,5 +1,6 @@
 # Every source kind, a sender allowlist, per-source throttling, alarm emails,
-# access logs and tags, the payload store for bodies above 64 KiB, and three consumers
+# access logs and tags, the payload store for bodies above 64 KiB, two sources whose
+# bodies go to the payload store at the edge (up to 10 MB, any bytes), and three consumers
 # of the event topic (consumers.tf). The tests and `make demo` apply this example.
 # github and slack take their scheme's default content types (JSON and form).
 provider "aws" {
@@ -28,6 +29,15 @@ module "webhooks" {
       allowed_cidrs      = var.partner_cidrs
     }
     internal = { scheme = "none", content_types = ["application/json", "text/plain"] }
+    # Bodies past the queue's limit, kept byte-exact: the edge writes them to the payload store
+    # (payload_store = "s3", served by the payloads API), up to API Gateway's 10 MB.
+    monorepo = { scheme = "github", payload_store = "s3" } # push events of a large monorepo
+    exports = {                                            # a partner's binary exports
+      scheme             = "hmac_sha256"
+      signature_header   = "X-Export-Signature"
+      delivery_id_header = "X-Export-Id"
+      payload_store      = "s3"
+    }
   }
 
   # Access logs need the region's API Gateway CloudWatch Logs role (aws_api_gateway_account,

@@ -345,6 +345,7 @@ def test_one_hundred_sources_keep_the_environment_far_below_4_kb(plan_stack):
         "tolerance_seconds": 300,
         "hmac_encoding": "hex",
         "hmac_prefix": "",
+        "payload_store": "queue",
     }
 
 
@@ -458,6 +459,20 @@ VALIDATIONS: dict[str, tuple] = {
         "throttling_rate_limit must be 0 or more",
         ONE_SOURCE,
     ),
+    "bad-payload-store": _case(
+        {"sources": {"g": {"scheme": "github", "payload_store": "dynamodb"}}},
+        'payload_store must be "queue"',
+        ONE_SOURCE,
+    ),
+    "s3-with-content-types": _case(
+        {
+            "sources": {
+                "g": {"scheme": "github", "payload_store": "s3", "content_types": ["application/json"]}
+            }
+        },
+        'content_types applies to queue sources only: a source with payload_store = "s3" keeps any body',
+        ONE_SOURCE,
+    ),
     # The other inputs.
     "bad-name": _case({"name": "9starts-with-digit"}, "name must start with a letter"),
     "kms-alias": _case({"kms_key_arn": "alias/mine"}, "kms_key_arn must be a KMS key ARN"),
@@ -537,6 +552,16 @@ PRECONDITIONS: dict[str, tuple] = {
         "dlq-and-table",
         {"sns_topic_arn": OPS_TOPIC},
         f"sns_topic_arn is set but create_sns_topic is true, so the alarms would notify the module's own topic and ignore {OPS_TOPIC}",
+        None,
+    ),
+    # An s3 source writes to the payload store: without it, the plan stops (issue 14).
+    "s3-source-without-store": (
+        "dlq-and-table",
+        {
+            "create_payload_store": False,
+            "sources": {"big": {"scheme": "github", "payload_store": "s3"}, "gh": {"scheme": "github"}},
+        },
+        'Sources big have payload_store = "s3", which writes their bodies into the payload store, but create_payload_store is false',
         None,
     ),
     "visibility-too-short": (
