@@ -116,6 +116,18 @@ locals {
       threshold   = 0
     }
     } : {}, {
+    # A responder that fails answers its sender 5XX (API Gateway's 502 for a function error), and
+    # the provider retries: a failed handshake also keeps the provider from enabling the endpoint.
+    for name, s in local.handshake_sources : "responder_errors_${name}" => {
+      name        = "responder-errors-${name}"
+      description = "The responder of source ${name} (handshake = true) failed invocations: its sender got 5XX and retries, and a failed ${s.scheme} endpoint check keeps the provider from sending. Read its log group (/aws/lambda/${local.responder_function_names[name]}): a missing or wrong secret (secret_arns output), or the queue refusing its SendMessage; `${local.ctl} stats --table ${local.history_table} --source ${name} --since 1h` shows whether events still arrive."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = local.responder_function_names[name] }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    }, {
     # A source that has gone quiet: a provider disables an endpoint after failures (Stripe and
     # GitHub both do). No datapoint at all is the point, so missing data is breaching.
     for name, w in local.silence : "silence_${name}" => {

@@ -26,8 +26,10 @@ locals {
       status = pair[1]
     }
   }
+  # A handshake source's method is a Lambda proxy integration (responder.tf): the function's
+  # answer is the response, so it has no integration responses of its own.
   source_integration_responses = {
-    for pair in setproduct(keys(local.queue_sources), keys(local.integration_responses)) : "${pair[0]}:${pair[1]}" => merge(
+    for pair in setproduct([for name, s in local.queue_sources : name if !s.handshake], keys(local.integration_responses)) : "${pair[0]}:${pair[1]}" => merge(
       local.integration_responses[pair[1]], { source = pair[0] }
     )
   }
@@ -207,16 +209,22 @@ resource "aws_api_gateway_integration" "this" {
   rest_api_id             = aws_api_gateway_rest_api.this[0].id
   resource_id             = aws_api_gateway_resource.source[each.key].id
   http_method             = aws_api_gateway_method.this[each.key].http_method
-  type                    = "AWS"
   integration_http_method = "POST"
-  uri                     = "arn:${local.partition}:apigateway:${local.region}:sqs:path/${local.account_id}/${aws_sqs_queue.this[0].name}"
-  credentials             = aws_iam_role.apigateway[0].arn
-  request_parameters = {
+  # A handshake source's requests go to its responder function (responder.tf), which answers the
+  # endpoint check and sends everything else to the queue as the template would.
+  type = each.value.handshake ? "AWS_PROXY" : "AWS"
+  uri = (each.value.handshake
+    ? aws_lambda_function.responder[each.key].invoke_arn
+    : "arn:${local.partition}:apigateway:${local.region}:sqs:path/${local.account_id}/${aws_sqs_queue.this[0].name}"
+  )
+  credentials = each.value.handshake ? null : aws_iam_role.apigateway[0].arn
+  request_parameters = each.value.handshake ? {} : {
     "integration.request.header.Content-Type" = "'application/x-www-form-urlencoded'"
   }
-  request_templates = local.request_templates[each.key]
-  # A content type with no template is refused (415), never passed through raw.
-  passthrough_behavior = "NEVER"
+  request_templates = each.value.handshake ? {} : local.request_templates[each.key]
+  # A content type with no template is refused (415), never passed through raw. A proxy
+  # integration has no templates: the method's content types and models still apply.
+  passthrough_behavior = each.value.handshake ? "WHEN_NO_MATCH" : "NEVER"
 }
 
 resource "aws_api_gateway_method_response" "this" {
@@ -275,7 +283,7 @@ resource "aws_api_gateway_deployment" "this" {
     redeployment = sha1(jsonencode([
       [for k, r in aws_api_gateway_resource.source : [k, r.id, r.path_part]],
       [for k, m in aws_api_gateway_method.this : [k, m.id, m.authorization, m.request_validator_id, m.request_models]],
-      [for k, i in aws_api_gateway_integration.this : [k, i.id, i.uri, i.credentials, i.request_parameters, i.request_templates, i.passthrough_behavior]],
+      [for k, i in aws_api_gateway_integration.this : [k, i.id, i.type, i.uri, i.credentials, i.request_parameters, i.request_templates, i.passthrough_behavior]],
       [for k, r in aws_api_gateway_method_response.this : [k, r.id, r.status_code]],
       [for k, r in aws_api_gateway_integration_response.this : [k, r.id, r.status_code, r.selection_pattern, r.response_templates]],
       [for k, r in aws_api_gateway_gateway_response.this : [k, r.id, r.status_code, r.response_templates]],

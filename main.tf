@@ -8,6 +8,7 @@ locals {
     github            = { signature = "X-Hub-Signature-256", timestamp = "", delivery_id = "X-GitHub-Delivery", event_type = "X-GitHub-Event" }
     shopify           = { signature = "X-Shopify-Hmac-Sha256", timestamp = "", delivery_id = "X-Shopify-Webhook-Id", event_type = "X-Shopify-Topic" }
     slack             = { signature = "X-Slack-Signature", timestamp = "X-Slack-Request-Timestamp", delivery_id = "", event_type = "" }
+    zoom              = { signature = "x-zm-signature", timestamp = "x-zm-request-timestamp", delivery_id = "", event_type = "" }
     standard_webhooks = { signature = "webhook-signature", timestamp = "webhook-timestamp", delivery_id = "webhook-id", event_type = "" }
     hmac_sha256       = { signature = "", timestamp = "", delivery_id = "", event_type = "" }
     none              = { signature = "", timestamp = "", delivery_id = "", event_type = "" }
@@ -23,6 +24,7 @@ locals {
   #     application/x-www-form-urlencoded, the Events API posts application/json
   #     (api.slack.com / docs.slack.dev: "Implementing slash commands", "Handling user
   #     interaction", "Events API");
+  #   zoom: JSON event notifications (developers.zoom.us, "Using webhooks");
   #   stripe, standard_webhooks: JSON bodies (application/json); shopify: JSON (a
   #     subscription can choose XML, which no source accepts);
   #   hmac_sha256, none: our own senders; JSON unless content_types says otherwise.
@@ -31,6 +33,7 @@ locals {
     github            = ["application/json", "application/x-www-form-urlencoded"]
     shopify           = ["application/json"]
     slack             = ["application/json", "application/x-www-form-urlencoded"]
+    zoom              = ["application/json"]
     standard_webhooks = ["application/json"]
     hmac_sha256       = ["application/json"]
     none              = ["application/json"]
@@ -64,6 +67,9 @@ locals {
   create_queue_api = local.create && length(local.queue_sources) > 0
   # Without the store there is nothing to write to: the DLQ's precondition (sqs.tf) refuses that.
   create_payload_api = local.create && var.create_payload_store && length(local.s3_sources) > 0
+  # Sources whose method is the responder function (responder.tf): it answers the provider's
+  # endpoint check itself and queues everything else.
+  handshake_sources = { for name, s in local.queue_sources : name => s if s.handshake }
   # The sources the payloads API serves: none when it is not created.
   payload_api_sources = local.create_payload_api ? local.s3_sources : {}
 

@@ -46,6 +46,11 @@ output "payload_stage_invoke_url" {
   value       = try(aws_api_gateway_stage.payloads[0].invoke_url, null)
 }
 
+output "responder_function_names" {
+  description = "The responder function of each source with handshake = true, by source name (empty without such sources)."
+  value       = { for name, f in aws_lambda_function.responder : name => f.function_name }
+}
+
 output "queue_url" {
   description = "URL of the main queue."
   value       = try(aws_sqs_queue.this[0].url, null)

@@ -93,7 +93,12 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 
 locals {
   # Everyone who may send to the main queue: the API and the operators' replay tools.
-  queue_senders = local.create ? distinct(concat([aws_iam_role.apigateway[0].arn], var.replay_principal_arns)) : []
+  # With handshake sources, their responders too (responder.tf).
+  queue_senders = local.create ? distinct(concat(
+    [aws_iam_role.apigateway[0].arn],
+    [for name in sort(keys(local.handshake_sources)) : aws_iam_role.responder[name].arn],
+    var.replay_principal_arns,
+  )) : []
 }
 
 # SendMessage only from the API Gateway role and replay_principal_arns. The Deny

@@ -68,10 +68,10 @@ variable "role_permissions_boundary" {
 variable "sources" {
   description = <<-EOT
     Webhook senders, keyed by the path segment they post to (POST /webhooks/<key>).
-    scheme: stripe | github | shopify | slack | standard_webhooks | hmac_sha256 | none ("none" must be written out).
+    scheme: stripe | github | shopify | slack | zoom | standard_webhooks | hmac_sha256 | none ("none" must be written out).
     secret_arn: an existing Secrets Manager secret holding the signing secret (a string, or a JSON array of
       strings during rotation). Null: the module creates an empty secret for the operator to fill.
-    timestamp_tolerance_seconds: for schemes that sign a timestamp (stripe, slack, standard_webhooks).
+    timestamp_tolerance_seconds: for schemes that sign a timestamp (stripe, slack, zoom, standard_webhooks).
     signature_header / signature_encoding (hex|base64) / signature_prefix: for hmac_sha256.
     delivery_id_header / event_type_header: override or add the headers that carry the delivery id and event type.
     content_types: accepted Content-Type values; anything else gets 415. Null (the default): what the scheme's
@@ -93,6 +93,12 @@ variable "sources" {
       bytes. s3 sources are served by a second REST API (<name>-payloads), because binary media types are
       API-wide: webhook_urls gives each source its URL. Needs create_payload_store. Takes any Content-Type,
       so content_types does not apply.
+    handshake: slack and zoom only (false by default). Puts a small responder function on the source's method,
+      which answers the provider's endpoint check synchronously (Slack's url_verification challenge, Zoom's
+      endpoint.url_validation, repeated every 72 hours) after verifying its signature, and sends every other
+      request to the queue with the same message the template makes (2xx only when SQS accepted it, 503
+      otherwise; a forged handshake is 401 and never queued). The function has its own role: SendMessage on
+      the queue and this source's secret, nothing else.
   EOT
   type = map(object({
     scheme                      = string
@@ -109,6 +115,7 @@ variable "sources" {
     throttling_burst_limit      = optional(number)
     alert_after_silence_seconds = optional(number)
     payload_store               = optional(string, "queue")
+    handshake                   = optional(bool, false)
   }))
   nullable = false
 
@@ -121,8 +128,8 @@ variable "sources" {
     error_message = "Each sources key is a URL path segment: 1-63 lower-case letters, digits, '-' or '_', starting with a letter or digit."
   }
   validation {
-    condition     = alltrue([for s in values(var.sources) : contains(["stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none"], s.scheme)])
-    error_message = "Each source's scheme must be one of stripe, github, shopify, slack, standard_webhooks, hmac_sha256 or none."
+    condition     = alltrue([for s in values(var.sources) : contains(["stripe", "github", "shopify", "slack", "zoom", "standard_webhooks", "hmac_sha256", "none"], s.scheme)])
+    error_message = "Each source's scheme must be one of stripe, github, shopify, slack, zoom, standard_webhooks, hmac_sha256 or none."
   }
   validation {
     condition     = alltrue([for s in values(var.sources) : s.scheme != "hmac_sha256" || try(length(s.signature_header) > 0, false)])
@@ -157,6 +164,14 @@ variable "sources" {
       for ct in coalesce(s.content_types, []) : contains(["application/json", "application/x-www-form-urlencoded", "text/plain"], trimspace(split(";", ct)[0]))
     ]])) && alltrue([for s in values(var.sources) : s.content_types == null ? true : length(s.content_types) > 0])
     error_message = "content_types must be a non-empty subset of application/json, application/x-www-form-urlencoded and text/plain (optionally with parameters, such as application/json; charset=utf-8)."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : !s.handshake || contains(["slack", "zoom"], s.scheme)])
+    error_message = "handshake applies to the schemes whose providers check the endpoint before sending events, slack (url_verification) and zoom (endpoint.url_validation); no other scheme has a handshake to answer."
+  }
+  validation {
+    condition     = alltrue([for s in values(var.sources) : !s.handshake || s.payload_store == "queue"])
+    error_message = "A source with handshake = true must have payload_store = \"queue\": its responder answers the handshake and sends every other request to the queue."
   }
   validation {
     condition     = alltrue([for s in values(var.sources) : contains(["queue", "s3"], s.payload_store)])

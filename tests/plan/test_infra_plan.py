@@ -473,6 +473,16 @@ VALIDATIONS: dict[str, tuple] = {
         'content_types applies to queue sources only: a source with payload_store = "s3" keeps any body',
         ONE_SOURCE,
     ),
+    "handshake-on-github": _case(
+        {"sources": {"g": {"scheme": "github", "handshake": True}}},
+        "handshake applies to the schemes whose providers check the endpoint before sending events, slack (url_verification) and zoom",
+        ONE_SOURCE,
+    ),
+    "handshake-with-s3": _case(
+        {"sources": {"z": {"scheme": "zoom", "handshake": True, "payload_store": "s3"}}},
+        'A source with handshake = true must have payload_store = "queue"',
+        ONE_SOURCE,
+    ),
     # The other inputs.
     "bad-name": _case({"name": "9starts-with-digit"}, "name must start with a letter"),
     "kms-alias": _case({"kms_key_arn": "alias/mine"}, "kms_key_arn must be a KMS key ARN"),
