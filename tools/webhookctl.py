@@ -70,8 +70,9 @@ from webhook_processor.envelope import (  # noqa: E402
     build_envelope,
     utc_day,
 )
-from webhook_processor.payload_store import parse_body_ref  # noqa: E402
+from webhook_processor.payload_store import BodyRef, parse_body_ref  # noqa: E402
 from webhook_processor.publisher import MAX_BATCH_ENTRIES, Publisher  # noqa: E402
+from webhook_processor.s3_pointer import INGEST_PREFIX, build_body  # noqa: E402
 from webhook_processor.validation import validate_body  # noqa: E402
 
 BODY_PREVIEW_CHARS = 80
@@ -108,6 +109,17 @@ class BodyUnavailable(Exception):
     def __init__(self, category: str, message: str) -> None:
         super().__init__(message)
         self.category = category
+
+
+def ingest_ref(row: dict[str, Any]) -> BodyRef | None:
+    """The object of a ``payload_store = "s3"`` source's row (``body_ref`` naming an
+    ``ingest/`` key, API Gateway's own write of the request), else None."""
+    ref = row.get("body_ref")
+    try:
+        parsed = parse_body_ref(str(ref)) if ref else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.key.startswith(INGEST_PREFIX) else None
 
 
 class RowBodies:
@@ -154,7 +166,8 @@ class RowBodies:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            # Every body the processor stores is the UTF-8 of a message body: not this one.
+            # A queue source's body is the UTF-8 of a message body. An S3 source's object may
+            # hold any bytes: its rows are requeued and replayed without text (ingest_ref).
             raise BodyUnavailable("body_mismatch", "the body is not UTF-8 text") from None
 
     def _get_object(self, ref: str) -> bytes:
@@ -539,6 +552,8 @@ def _refusal(row: dict[str, Any], args: argparse.Namespace) -> tuple[str, str] |
     status = row.get("status")
     if status not in REQUEUE_STATUSES:
         return "wrong_status", f"status is {status!r}: only rejected and invalid rows are requeued"
+    if ingest_ref(row) is not None:
+        return None  # requeued as a pointer to its object (pointer_message): no attributes needed
     attributes = row.get("message_attributes")
     if not isinstance(attributes, dict) or not attributes:
         return "no_message_attributes", (
@@ -562,6 +577,17 @@ def requeue_message(row: dict[str, Any], replay_id: str, body: str) -> dict[str,
         attributes[name] = {"DataType": data_type, "StringValue": str(value)}
     attributes[REPLAY_ID_ATTRIBUTE] = {"DataType": "String", "StringValue": replay_id}
     return {"MessageBody": body, "MessageAttributes": attributes}
+
+
+def pointer_message(ref: BodyRef, replay_id: str) -> dict[str, Any]:
+    """SendMessage's body and attributes for an S3 source's row: a notification naming its
+    object again, as S3 sent it, plus `replay_id`. The processor reads the object (the exact
+    bytes and headers API Gateway wrote) and verifies it afresh: nothing is rebuilt here, and
+    a body that is not UTF-8 (no SQS body could carry it) is requeued as well."""
+    return {
+        "MessageBody": build_body(ref.bucket, ref.key),
+        "MessageAttributes": {REPLAY_ID_ATTRIBUTE: {"DataType": "String", "StringValue": replay_id}},
+    }
 
 
 def history_requeue(args: argparse.Namespace, out: TextIO) -> int:
@@ -598,9 +624,13 @@ def history_requeue(args: argparse.Namespace, out: TextIO) -> int:
             continue
         refusal = _refusal(row, args)
         body = ""
+        pointer = ingest_ref(row)
         if refusal is None:
             try:
-                body = bodies.text(row)  # from the row, or the payload store (body_ref)
+                if pointer is not None:
+                    bodies.read(row)  # the object is still there, and is still the row's body
+                else:
+                    body = bodies.text(row)  # from the row, or the payload store (body_ref)
             except BodyUnavailable as exc:
                 refusal = (exc.category, str(exc))
         if refusal is not None:
@@ -609,13 +639,18 @@ def history_requeue(args: argparse.Namespace, out: TextIO) -> int:
             if not args.json:
                 out.write(f"refused {event_id}: {message}\n")
             continue
-        message = requeue_message(row, replay_id, body)
+        if pointer is not None:
+            message = pointer_message(pointer, replay_id)
+        else:
+            message = requeue_message(row, replay_id, body)
         entry = {
             **summary,
             "body_size": len(message["MessageBody"].encode("utf-8")),
             "body": _preview(message["MessageBody"]),
             "message_attributes": {k: v["StringValue"] for k, v in message["MessageAttributes"].items()},
         }
+        if pointer is not None:  # the message is a pointer: the body is the object's
+            entry.update(body_size=int(row.get("body_size") or 0), object=pointer.uri())
         if sqs is not None:
             try:
                 answer = sqs.send_message(QueueUrl=args.queue_url, **message)
@@ -830,7 +865,14 @@ def _chunked(items: Iterator[str], size: int) -> Iterator[list[str]]:
 
 def replay_body(row: dict[str, Any], bodies: RowBodies) -> str | None:
     """The row's whole body (from the row, or the payload store), or None when only a
-    truncated prefix is stored (replayed as a reference). Raises BodyUnavailable otherwise."""
+    truncated prefix is stored (replayed as a reference). Raises BodyUnavailable otherwise.
+
+    An S3 source's row: the copy it keeps (the processor's envelope carried the body exactly
+    when the row keeps one), else None, a reference to its object (``body_ref``), as the
+    original envelope was: the bytes may be longer than a row keeps, or not UTF-8."""
+    if ingest_ref(row) is not None:
+        body = row.get("body")
+        return body if isinstance(body, str) else None
     try:
         return bodies.text(row)
     except BodyUnavailable as exc:
@@ -1381,6 +1423,9 @@ def build_parser() -> argparse.ArgumentParser:
             "event id, and the rejected row gets superseded_by = that event id; rows already superseded "
             "are skipped. Requeueing the same row twice is harmless: the second copy is a redelivery of "
             "the same request id. A body in the payload store (body_ref) is read from its object. "
+            'A row of a payload_store = "s3" source (body_ref under ingest/) is requeued as an S3 '
+            "notification naming its object again (checked present and unchanged first): the processor "
+            "reads the object's exact bytes and headers and verifies them afresh. "
             "Refused, and counted in the summary: rows whose body was truncated "
             "(body_truncated), rows without message_attributes (written before they were stored), rows "
             "whose body (or object) does not match its body_sha256, rows whose object cannot be read. "

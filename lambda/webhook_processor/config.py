@@ -16,6 +16,9 @@ from .errors import ConfigError
 
 SCHEMES = frozenset({"stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none"})
 HMAC_ENCODINGS = frozenset({"hex", "base64"})
+# Where a source's deliveries arrive: SQS messages (the body in the message), or objects of
+# the payload store that S3 event notifications name (s3_pointer; any bytes, up to 10 MB).
+PAYLOAD_STORES = frozenset({"queue", "s3"})
 
 DEFAULT_TOLERANCE_SECONDS = 300
 DEFAULT_MAX_STORED_BODY_BYTES = 350_000
@@ -45,6 +48,12 @@ class SourceConfig:
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
     hmac_encoding: str = "hex"
     hmac_prefix: str = ""
+    payload_store: str = "queue"
+
+    @property
+    def s3(self) -> bool:
+        """Whether the deliveries are payload store objects (``payload_store = "s3"``)."""
+        return self.payload_store == "s3"
 
     @property
     def signed(self) -> bool:
@@ -131,6 +140,9 @@ def parse_source(name: str, entry: Any) -> SourceConfig:
     prefix = _opt(entry, "hmac_prefix", "")
     if not isinstance(prefix, str):
         raise ConfigError(f"WEBHOOK_SOURCES[{name!r}].hmac_prefix must be a string")
+    store = _opt(entry, "payload_store", "queue")
+    if store not in PAYLOAD_STORES:
+        raise ConfigError(f"WEBHOOK_SOURCES[{name!r}].payload_store must be 'queue' or 's3'")
     return SourceConfig(
         name=name,
         scheme=scheme,
@@ -138,6 +150,7 @@ def parse_source(name: str, entry: Any) -> SourceConfig:
         tolerance_seconds=tolerance,
         hmac_encoding=encoding,
         hmac_prefix=prefix,
+        payload_store=store,
     )
 
 
@@ -198,6 +211,11 @@ def load_config(environ: Mapping[str, str]) -> Config:
         raise ConfigError("TABLE_NAME is not set")
     raw_sources = _raw_sources(environ)
     sources = {name: parse_source(name, entry) for name, entry in raw_sources.items()}
+    bucket = _bucket(environ)
+    s3_sources = sorted(name for name, source in sources.items() if source.s3)
+    if s3_sources and bucket is None:
+        # Their deliveries are objects of that bucket: without it none could be read.
+        raise ConfigError(f"PAYLOAD_BUCKET is not set, yet sources {s3_sources} have payload_store 's3'")
     timeout = _int_env(environ, "PROCESSOR_TIMEOUT_SECONDS", 0, minimum=1) or None
     max_body = min(
         _int_env(environ, "MAX_STORED_BODY_BYTES", DEFAULT_MAX_STORED_BODY_BYTES),
@@ -216,7 +234,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
         invalid_body_bytes=_int_env(environ, "INVALID_BODY_BYTES", DEFAULT_INVALID_BODY_BYTES),
         rejected_retention_days=_int_env(environ, "REJECTED_RETENTION_DAYS", DEFAULT_REJECTED_RETENTION_DAYS),
         event_topic_arn=_topic_arn(environ),
-        payload_bucket=_bucket(environ),
+        payload_bucket=bucket,
     )
 
 

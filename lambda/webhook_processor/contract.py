@@ -52,7 +52,8 @@ def clean_text(value: Any) -> str | None:
     return value
 
 
-def _int(value: Any) -> int | None:
+def to_int(value: Any) -> int | None:
+    """A non-negative decimal of at most 16 digits (an epoch-ms time, a count), else None."""
     if isinstance(value, str) and _EPOCH_MS.fullmatch(value.strip()):
         return int(value.strip())
     return None
@@ -60,7 +61,8 @@ def _int(value: Any) -> int | None:
 
 @dataclass(frozen=True)
 class InboundWebhook:
-    """One webhook delivery as carried by one SQS message."""
+    """One webhook delivery: carried by one SQS message, or (a ``payload_store = "s3"``
+    source) an object of the payload store named by an S3 event notification (s3_pointer)."""
 
     message_id: str
     body: str | None
@@ -81,9 +83,17 @@ class InboundWebhook:
     sent_timestamp_ms: int | None = None
     # First reason the message breaks the contract (missing required attribute etc.), or None.
     contract_violation: str | None = None
+    # An S3 source's delivery: the object's bytes as API Gateway wrote them (any bytes, not
+    # only UTF-8; ``body`` is their text when they are UTF-8, else None) and the object's
+    # ``s3://bucket/ingest/...`` URI, the row's body_ref. None for a queue source.
+    raw: bytes | None = None
+    object_ref: str | None = None
 
     def raw_body(self) -> bytes:
-        """The request body, byte-exact: the SQS body string as UTF-8. Raises UnicodeEncodeError."""
+        """The request body, byte-exact: the object's bytes, or the SQS body string as UTF-8.
+        Raises UnicodeEncodeError (a queue message only)."""
+        if self.raw is not None:
+            return self.raw
         return (self.body or "").encode("utf-8")
 
 
@@ -120,7 +130,7 @@ def parse_record(record: Any) -> InboundWebhook:
 
     values = {name: _attribute(attrs, name) for name in ATTRIBUTE_NAMES}
     received_raw = values[RECEIVED_AT_MS]
-    received_at_ms = _int(received_raw)
+    received_at_ms = to_int(received_raw)
 
     violation = None
     if body is None:
@@ -148,8 +158,8 @@ def parse_record(record: Any) -> InboundWebhook:
         event_type=values[EVENT_TYPE],
         replay_id=_attribute(attrs, REPLAY_ID),
         attributes=_received_attributes(attrs),
-        receive_count=_int(sqs_attrs.get("ApproximateReceiveCount")),
-        sent_timestamp_ms=_int(sqs_attrs.get("SentTimestamp")),
+        receive_count=to_int(sqs_attrs.get("ApproximateReceiveCount")),
+        sent_timestamp_ms=to_int(sqs_attrs.get("SentTimestamp")),
         contract_violation=violation,
     )
 

@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from . import metrics
+from . import metrics, s3_pointer
 from .budget import MAX_SAFETY_MARGIN_MS, safety_margin_ms, sdk_budget
 from .config import get_config
 from .errors import TransientError
@@ -81,7 +81,8 @@ def _sns() -> Any:
 
 @functools.cache
 def _s3() -> Any:
-    # Made when the first body too long for a row arrives, not at the cold start.
+    # Made when the first body too long for a row (or an S3 source's object) arrives, not at
+    # the cold start.
     return boto3.client("s3", config=_sdk_config())
 
 
@@ -154,9 +155,9 @@ def _remaining_ms(context: Any) -> int | None:
 
 
 def _fail(batch: BatchResult, message_id: str, reason: str, record: Any = None) -> None:
-    batch.results.append(
-        RecordResult(message_id, "failed", reason=reason, source=metrics.record_source(record))
-    )
+    # An S3 notification has no source attribute: its source is in the object's key.
+    source = metrics.record_source(record) or s3_pointer.record_source(record)
+    batch.results.append(RecordResult(message_id, "failed", reason=reason, source=source))
     batch.failures.append(message_id)
 
 
@@ -232,7 +233,8 @@ def process_batch(event: Any, context: Any = None, processor: Processor | None =
             break
         message_id = _message_id(record)
         try:
-            result = processor.process(record)
+            # One result, or one per object an S3 notification names (s3_pointer).
+            results = processor.process_message(record)
         except TransientError as exc:
             logger.warning(
                 "transient failure, record will be retried",
@@ -246,14 +248,15 @@ def process_batch(event: Any, context: Any = None, processor: Processor | None =
             )
             _fail(batch, message_id, "unexpected", record)
         else:
-            if result.envelope is not None and result.event_id in publishing:
-                result = result._replace(envelope=None)
-            batch.results.append(result)
-            if result.envelope is not None:
-                publishing.add(result.envelope.event_id)
-                pending.append(len(batch.results) - 1)
-                if len(pending) >= MAX_BATCH_ENTRIES:  # a full PublishBatch: send it now
-                    _flush(batch, processor, pending)
+            for result in results:
+                if result.envelope is not None and result.event_id in publishing:
+                    result = result._replace(envelope=None)
+                batch.results.append(result)
+                if result.envelope is not None:
+                    publishing.add(result.envelope.event_id)
+                    pending.append(len(batch.results) - 1)
+                    if len(pending) >= MAX_BATCH_ENTRIES:  # a full PublishBatch: send it now
+                        _flush(batch, processor, pending)
     _flush(batch, processor, pending)
     _emit_metrics(batch, processor.config.sources, len(records))
     return batch

@@ -43,10 +43,11 @@ BATCH_SIZE = "BatchSize"  # records per invocation
 # Outcome statuses (the Status dimension). processed: a new row; duplicate: the event was stored
 # already (a sender's retry, or SQS redelivering); rejected: signature refused; invalid: the body
 # or the message broke the contract; conflict: same event id, another body; failed: a transient
-# failure handed back to SQS for a retry (it will be counted again when it is retried).
-STATUSES = ("processed", "duplicate", "rejected", "invalid", "conflict", "failed")
+# failure handed back to SQS for a retry (it will be counted again when it is retried); ignored:
+# a message acknowledged with nothing to record (S3's test event, reason s3_test_event).
+STATUSES = ("processed", "duplicate", "rejected", "invalid", "conflict", "failed", "ignored")
 # Statuses whose reason is a dimension too (processed and duplicate have none).
-WITH_REASON = frozenset({"rejected", "invalid", "conflict", "failed"})
+WITH_REASON = frozenset({"rejected", "invalid", "conflict", "failed", "ignored"})
 OTHER_SOURCE = "_other"
 MAX_VALUES = 100  # EMF: values of one metric in one document
 

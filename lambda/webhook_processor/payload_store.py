@@ -8,15 +8,20 @@ leaves an object and no row, and the SQS redelivery writes both.
 
 The S3 client is made on first use: importing this module, or building a PayloadStore, does
 no I/O (the cold start does not pay for a client most invocations never need).
+
+A ``payload_store = "s3"`` source's deliveries are objects too, written by API Gateway under
+``ingest/<source>/<request id>`` (s3_pointer): ``get`` reads one, and its row's ``body_ref``
+names it (no copy under ``bodies/``).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from .errors import TransientError
+from .s3_pointer import INGEST_PREFIX
 
 KEY_PREFIX = "bodies/"
 URI_SCHEME = "s3://"
@@ -26,6 +31,10 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_CONTENT_TYPE_CHARS = 256
 # The transient failure code (logs, metrics) of a PutObject that did not succeed.
 PUT_FAILED = "payload_store_put_failed"
+# ... and of a GetObject (an S3 source's delivery): retried, then the DLQ keeps the pointer.
+GET_FAILED = "payload_store_get_failed"
+# The keys a body_ref may name: the processor's copies and API Gateway's deliveries.
+REF_PREFIXES = (KEY_PREFIX, INGEST_PREFIX)
 
 
 class BodyRef(NamedTuple):
@@ -41,13 +50,28 @@ def object_key(source: str, body_sha256: str) -> str:
     return f"{KEY_PREFIX}{source}/{body_sha256}"
 
 
+def _error_code(exc: Exception) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+
+
+class StoredObject(NamedTuple):
+    uri: str  # s3://bucket/key
+    body: bytes
+    # User metadata, as GetObject returns it: lower-case names without "x-amz-meta-".
+    metadata: Mapping[str, str]
+    content_type: str | None
+
+
 def parse_body_ref(value: str) -> BodyRef:
-    """``"s3://bucket/bodies/..."`` -> BodyRef. Raises ValueError for anything else."""
+    """``"s3://bucket/bodies/..."`` or ``"s3://bucket/ingest/..."`` -> BodyRef. Raises
+    ValueError for anything else."""
     if not isinstance(value, str) or not value.startswith(URI_SCHEME):
         raise ValueError(f"body_ref {value!r} is not an s3:// URI")
     bucket, _, key = value[len(URI_SCHEME) :].partition("/")
-    if not bucket or not key.startswith(KEY_PREFIX):
-        raise ValueError(f"body_ref {value!r} does not name a bucket and a {KEY_PREFIX}... key")
+    if not bucket or not key.startswith(REF_PREFIXES):
+        raise ValueError(
+            f"body_ref {value!r} does not name a bucket and a {KEY_PREFIX}... or {INGEST_PREFIX}... key"
+        )
     return BodyRef(bucket, key)
 
 
@@ -87,6 +111,24 @@ class PayloadStore:
                 ChecksumSHA256=base64.b64encode(bytes.fromhex(body_sha256)).decode("ascii"),
             )
         except Exception as exc:  # ClientError, BotoCoreError, timeouts: all retried
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
-            raise TransientError(PUT_FAILED, f"PutObject {ref.uri()} failed: {code}") from exc
+            raise TransientError(PUT_FAILED, f"PutObject {ref.uri()} failed: {_error_code(exc)}") from exc
         return ref.uri()
+
+    def get(self, key: str) -> StoredObject:
+        """The object ``key`` of the bucket: bytes, user metadata, Content-Type. Any failure
+        (NoSuchKey, AccessDenied, KMS, a timeout while reading the body) is a TransientError:
+        the record is retried, then the DLQ keeps the pointer (the object stays)."""
+        ref = BodyRef(self.bucket, key)
+        try:
+            answer = self._client_factory().get_object(Bucket=ref.bucket, Key=ref.key)
+            body = bytes(answer["Body"].read())
+        except Exception as exc:
+            raise TransientError(GET_FAILED, f"GetObject {ref.uri()} failed: {_error_code(exc)}") from exc
+        metadata = answer.get("Metadata")
+        content_type = answer.get("ContentType")
+        return StoredObject(
+            ref.uri(),
+            body,
+            {str(k).lower(): v for k, v in metadata.items()} if isinstance(metadata, Mapping) else {},
+            content_type if isinstance(content_type, str) else None,
+        )

@@ -1,4 +1,9 @@
-"""One SQS record in, one history row (or an exception meaning "retry me") out."""
+"""One SQS record in, one history row (or an exception meaning "retry me") out.
+
+A ``payload_store = "s3"`` source's record is an S3 event notification naming the delivery's
+object (s3_pointer): the object is read and handled as the queue path's message would be, its
+row pointing at it (``body_ref``). S3's test event is acknowledged and recorded nowhere.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,26 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from . import event_fields
+from . import event_fields, s3_pointer
 from .config import Config, SourceConfig
 from .contract import InboundWebhook, parse_record
-from .envelope import Envelope, build_envelope, received_bucket, utc_day
+from .envelope import MAX_MESSAGE_BYTES, Envelope, build_envelope, received_bucket, utc_day
 from .errors import TransientError
 from .history import HistoryStore, WriteResult, Written
 from .publisher import Publisher
 from .secret_store import SecretStore
 from .signatures import SignedRequest, verify
-from .validation import Validation, validate_body
+from .validation import Validation, validate_body, validate_text_or_bytes
 
 if TYPE_CHECKING:  # imported by the handler only when PAYLOAD_BUCKET is set
     from .payload_store import PayloadStore
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["processed", "rejected", "invalid", "conflict", "failed"]
+Status = Literal["processed", "rejected", "invalid", "conflict", "failed", "ignored"]
 
 # Key part used when the message has no source attribute at all.
 MISSING_SOURCE = "_missing"
@@ -32,6 +38,8 @@ MISSING_SOURCE = "_missing"
 MAX_METADATA_CHARS = 1024
 # Reason of a conflict row: same event id as an existing row, another body.
 BODY_DIFFERS = "body_differs"
+# Reason of the "ignored" result of S3's test event (counted in the metrics, never a row).
+S3_TEST_EVENT = "s3_test_event"
 
 
 class RecordResult(NamedTuple):  # a NamedTuple imports ~7x faster than a frozen dataclass
@@ -86,12 +94,74 @@ class Processor:
         # None: no payload store (no PAYLOAD_BUCKET): long bodies are kept truncated.
         self.payloads = payloads
 
+    def _now_ms(self) -> int:
+        return int((self._clock or time.time)() * 1000)
+
+    def process_message(self, record: Mapping[str, Any]) -> list[RecordResult]:
+        """Handle one record: one result, or one per object an S3 notification names (S3's
+        test event: one "ignored" result, nothing recorded). Raises TransientError (or
+        anything unexpected) to have the whole record retried: the objects already recorded
+        are redeliveries then."""
+        notification = s3_pointer.parse_record(record)
+        if notification is None:
+            return [self.process(record)]
+        sqs = parse_record(record)  # no attributes: the SQS fields only (id, receive count)
+        if notification.test_event:
+            # Sent once when the bucket's notification configuration is put: nothing to do.
+            logger.info("s3 test event ignored", extra={"sqs_message_id": sqs.message_id})
+            return [RecordResult(sqs.message_id, "ignored", reason=S3_TEST_EVENT)]
+        now_ms = self._now_ms()
+        return [self._process_pointer(sqs, pointer, now_ms) for pointer in notification.pointers]
+
     def process(self, record: Mapping[str, Any]) -> RecordResult:
-        """Handle one record. Raises TransientError (or anything unexpected) to have it retried."""
-        message = parse_record(record)
-        now_ms = int((self._clock or time.time)() * 1000)
+        """Handle one queue message (``process_message`` also reads S3 notifications).
+        Raises TransientError (or anything unexpected) to have it retried."""
+        return self._process(parse_record(record), self._now_ms())
+
+    def _process_pointer(self, sqs: InboundWebhook, pointer: s3_pointer.Pointer, now_ms: int) -> RecordResult:
+        """One object a notification names: read it and handle its delivery, or an invalid
+        row when it is not an object of ours (nothing is read from a foreign bucket)."""
+        parsed = s3_pointer.parse_ingest_key(pointer.key)
+        name, request_id = parsed if parsed is not None else (None, None)
+        source = self.config.sources.get(name or "")
+        violation = None
+        if self.payloads is None or pointer.bucket != self.payloads.bucket:
+            violation, name = s3_pointer.FOREIGN_BUCKET, None  # its key names no source of ours
+        elif parsed is None:
+            violation = s3_pointer.MALFORMED_KEY
+        elif source is None:
+            violation = s3_pointer.UNKNOWN_SOURCE
+        elif not source.s3:
+            violation = s3_pointer.NOT_S3_SOURCE
+        if violation is not None or self.payloads is None or name is None or request_id is None:
+            message = replace(sqs, source=name, request_id=None, contract_violation=violation)
+            validation = validate_body(sqs.body or "", None)
+            # Keyed by the object named, never by a request id the key claims: a forged
+            # pointer cannot take the row key of a real request's rejected delivery.
+            request_key = f"s3:{pointer.bucket}/{pointer.key}"
+            kept = source if violation == s3_pointer.NOT_S3_SOURCE else None
+            return self._store_failed(
+                message, kept, validation, "invalid", violation or "malformed_key", now_ms, request_key
+            )
+        stored = self.payloads.get(pointer.key)  # TransientError: retried, then the DLQ
+        message = s3_pointer.inbound(
+            sqs,
+            source=name,
+            request_id=request_id,
+            object_ref=stored.uri,
+            raw=stored.body,
+            metadata=stored.metadata,
+            content_type=stored.content_type,
+            event_time_ms=pointer.event_time_ms,
+        )
+        return self._process(message, now_ms)
+
+    def _process(self, message: InboundWebhook, now_ms: int) -> RecordResult:
         body = message.body if message.body is not None else ""
-        validation = validate_body(body, message.content_type)
+        if message.raw is not None:
+            validation = validate_text_or_bytes(message.body, message.raw, message.content_type)
+        else:
+            validation = validate_body(body, message.content_type)
         source = self.config.sources.get(message.source or "")
 
         if message.contract_violation:
@@ -162,7 +232,8 @@ class Processor:
                 self.history.mark_superseded(replayed, event_id)
         envelope = None
         if self.publisher is not None and _to_publish(written):
-            envelope = self._envelope(item, validation, body)
+            # An S3 source's envelope carries the body as its row does (or refers to it).
+            envelope = self._envelope(item, validation, item["body"] if message.raw is not None else body)
         fields = self._log_fields(message, item, write)
         fields["publish"] = envelope is not None
         logger.info(
@@ -180,10 +251,13 @@ class Processor:
         )
 
     @staticmethod
-    def _envelope(item: Mapping[str, Any], validation: Validation, body: str) -> Envelope:
-        """The envelope of a processed event, from its row's fields (E2)."""
+    def _envelope(item: Mapping[str, Any], validation: Validation, body: str | None) -> Envelope:
+        """The envelope of a processed event, from its row's fields (E2). ``body`` None: the
+        envelope refers to ``body_ref`` (body_omitted), as for a body too large for SNS."""
         parsed = validation.parsed
-        is_json = parsed is not None and (parsed.kind == "json" or parsed.document is not None)
+        is_json = (
+            body is not None and parsed is not None and (parsed.kind == "json" or parsed.document is not None)
+        )
         return build_envelope(
             event_id=item["event_id"],
             source=item["source"],
@@ -194,12 +268,14 @@ class Processor:
             received_at_ms=item["received_at"],
             processed_at_ms=item["processed_at"],
             content_type=item["content_type"],
-            body=body,
+            body=body or "",
             json_text=body if is_json else None,
             replay_id=item["replay_id"],
             body_size=item["body_size"],
             body_sha256=item["body_sha256"],
             body_ref=item.get("body_ref"),
+            # 0: never room for a body, so build_envelope returns its body_omitted reference.
+            max_bytes=MAX_MESSAGE_BYTES if body is not None else 0,
         )
 
     def _offload(
@@ -207,7 +283,10 @@ class Processor:
     ) -> str | None:
         """The body_ref of a body too long for a row of ``status`` once it is in the payload
         store; None when the row keeps the body (or there is no store). A failed PutObject
-        raises TransientError: the record is retried, never kept truncated."""
+        raises TransientError: the record is retried, never kept truncated. An S3 source's
+        delivery is an object already: every row of it names that object."""
+        if message.object_ref is not None:
+            return message.object_ref
         if self.payloads is None or not self.config.offloads(status, len(raw)):
             return None
         sha = hashlib.sha256(raw).hexdigest()
@@ -260,11 +339,13 @@ class Processor:
         status: Status,
         reason: str | None,
         now_ms: int,
+        request_key: str | None = None,
     ) -> RecordResult:
-        """Record a rejected/invalid delivery under ``<source>#request:<request_id>``."""
-        request_key = message.request_id or f"sqs:{message.message_id}"
+        """Record a rejected/invalid delivery under ``<source>#request:<request_id>`` (or
+        ``request_key`` in its place)."""
+        request_key = request_key or message.request_id or f"sqs:{message.message_id}"
         event_id = event_fields.request_event_id(message.source or MISSING_SOURCE, request_key)
-        raw = (message.body or "").encode("utf-8", "replace")
+        raw = message.raw if message.raw is not None else (message.body or "").encode("utf-8", "replace")
         scheme = source.scheme if source else "none"
         delivery = event_fields.delivery_id(scheme, message.delivery_id, validation.parsed)
         # A rejected body may be a real event under a mistyped secret: `history requeue` needs
@@ -303,8 +384,14 @@ class Processor:
         body_ref: str | None = None,
     ) -> dict[str, Any]:
         scheme = source.scheme if source else "none"
-        if body_ref is None:
-            stored_body: str | None
+        stored_body: str | None
+        truncated: bool | None
+        if message.raw is not None:
+            # An S3 source: the object (body_ref) is the whole body; the row keeps a copy only
+            # when it is text and short (a non-UTF-8 body has no text to keep, nor a prefix).
+            keep = message.body is not None and len(raw) <= self.config.stored_body_bytes(status)
+            stored_body, truncated = (message.body, False) if keep else (None, None)
+        elif body_ref is None:
             stored_body, truncated = truncate_utf8(raw, self.config.stored_body_bytes(status))
         else:  # the whole body is in the payload store: no copy, no truncation flag
             stored_body, truncated = None, None

@@ -87,3 +87,22 @@ def validate_body(text: str, content_type: str | None) -> Validation:
             form.setdefault(name, value)
         return Validation(ParsedBody("form", form=form), warning=warning)
     return Validation(ParsedBody("text", document=_maybe_json(text)))
+
+
+def validate_text_or_bytes(text: str | None, raw: bytes, content_type: str | None) -> Validation:
+    """``validate_body`` of a body that may not be UTF-8 (an S3 source's object: ``text`` is
+    None then). Such bytes are no JSON (RFC 8259 is UTF-8), so a JSON type is invalid; any
+    other type is text with no document (event type and delivery id come from the headers),
+    a form read leniently with the usual warning."""
+    if text is not None:
+        return validate_body(text, content_type)
+    media = media_type(content_type)
+    if is_json_type(media):
+        return Validation(None, "invalid_json")
+    if media == _FORM_TYPE:
+        pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace")
+        form: dict[str, str] = {}
+        for name, value in pairs:
+            form.setdefault(name, value)
+        return Validation(ParsedBody("form", form=form), warning=INVALID_FORM_BODY)
+    return Validation(ParsedBody("text"))
