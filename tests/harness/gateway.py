@@ -1,8 +1,9 @@
-"""A local API Gateway (REST, AWS-service integrations to SQS and S3) that runs the deployed configuration.
+"""A local API Gateway (REST: AWS integrations to SQS and S3, Lambda proxy integrations) that runs the deployed configuration.
 
 moto stores an API's resources, methods, integrations and integration responses
-but cannot execute them (no VTL, no SQS or S3 call). `LocalGateway` reads that
-configuration back with boto3 and executes it the way API Gateway documents:
+but cannot execute them (no VTL, no SQS or S3 call, no Lambda invocation).
+`LocalGateway` reads that configuration back with boto3 and executes it the way
+API Gateway documents:
 
   route -> request validation -> payload encoding (binary media types, content
   handling) -> request template by Content-Type (or 415 under passthrough NEVER)
@@ -10,6 +11,10 @@ configuration back with boto3 and executes it the way API Gateway documents:
   query endpoint; S3: PUT the payload to the object the path override names)
   -> select the integration response by selection pattern on the service's
   status -> response template -> `$context.responseOverride.status`.
+
+  An AWS_PROXY (Lambda proxy) method: route -> request validation -> the proxy
+  event -> `lambda_invoker(function_arn, event)` -> the function's result mapped
+  to the answer (module docstring, "Lambda proxy").
 
 `GatewaySpec` is the same configuration as plain data, so templates can be tested
 without moto's API Gateway (`LocalGateway.from_spec`).
@@ -103,12 +108,89 @@ Accept is set (`*/*`, `application/json`) unless the integration response says
 CONVERT_TO_TEXT. The status API Gateway picks does not depend on the template
 otherwise: the module declares every status on the integration responses.
 
+Lambda proxy (AWS, *Set up Lambda proxy integrations in API Gateway*,
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html,
+its sections "Input format of a Lambda function for proxy integration" and "Output
+format of a Lambda function for proxy integration"). An integration of type AWS_PROXY
+whose uri is `arn:<partition>:apigateway:<region>:lambda:path/2015-03-31/functions/
+<function arn>/invocations` (`${stageVariables.x}` in it filled from the stage: *Use
+Amazon API Gateway Stage Variables*, "in Lambda Function, type ${stageVariables.function}")
+calls `lambda_invoker(function_arn, event)`, once ("API Gateway does not retry any
+Lambda invocations", AWS Lambda Developer Guide, *Handling Lambda errors with an API
+Gateway API*, https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html).
+Method request validation (models, required parameters) runs first, as for every
+method; request templates, passthrough behaviour and integration request parameters
+do not apply ("API Gateway passes to the integrated Lambda function the raw request
+as-is"). The event (`lambda_proxy_event`), as the input format and its example show:
+resource, path, httpMethod, headers ("can only contain single-value headers": the last
+value of a repeated one, by analogy with the example, whose queryStringParameters keeps
+the last of `multivalueName=you&multivalueName=me`), multiValueHeaders (every value, in
+order; `headers` may be given to `request` as (name, value) pairs to repeat one),
+queryStringParameters, multiValueQueryStringParameters, pathParameters,
+stageVariables, requestContext (the `$context` variables: requestId,
+requestTimeEpoch, requestTime, identity with sourceIp and userAgent and the other
+identity keys null, stage, resourcePath, httpMethod, path, apiId, accountId,
+resourceId, protocol), body, isBase64Encoded. An
+empty map and an empty body are null, and the event carries no Content-Length header
+(LocalStack's AWS-recorded snapshots, test_apigateway_lambda.snapshot.json,
+test_lambda_aws_proxy_integration: `"body": null`, `"queryStringParameters": null`,
+`"stageVariables": null`, and a POST's headers without Content-Length). body is the
+payload as text (UTF-8, malformed bytes as U+FFFD) with isBase64Encoded false, or,
+when the request's Content-Type matches binaryMediaTypes ("a list of content types
+that your API treats as binary data", *Binary media types for REST APIs*), its base64
+with isBase64Encoded true ("A boolean flag to indicate if the applicable request
+payload is Base64-encoded"). LocalStack instead base64-encodes a body exactly when it
+is not valid UTF-8; the integration's contentHandling is not applied to a proxy
+event (AWS: undocumented; LocalStack does not apply it either). The event is passed
+through JSON, as Lambda receives it.
+
+The result (`map_lambda_proxy_result`) must be a JSON object with only the keys
+isBase64Encoded, statusCode, headers, multiValueHeaders and body; "If the function
+output is of a different format, API Gateway returns a 502 Bad Gateway error
+response". Details from LocalStack's AWS-recorded test_aws_proxy_response_payload_
+format_validation: statusCode missing -> 200, "201" -> 201, "test" -> 502; an unknown
+key -> 502; a result that is not an object -> 502; header values may be strings or
+booleans (`true` -> "true"); a multiValueHeaders value that is not a list -> 502;
+headers null -> none; no Content-Type from the function -> `application/json`; a
+header in both maps is one header, the multiValueHeaders values first and its name's
+casing kept, joined with ", " ("If the same key-value pair is specified in both, only
+the values from multiValueHeaders will appear"). Harness choices (AWS: undocumented):
+a body that is not a string, header values of another type and a status outside
+100-599 -> 502. isBase64Encoded true decodes the body to bytes only when the request's
+first Accept media type matches binaryMediaTypes ("API Gateway uses the first Accept
+header from clients to determine if a response should return binary media", *Return
+binary media from a Lambda proxy integration*); otherwise the base64 text is the
+answer (AWS-recorded: `isBase64Encoded: true` without binary media types answers
+"dGVzdC1kYXRh"). A body that is not base64 there answers 500 (LocalStack's reading).
+
+Lambda errors ("If the Lambda API rejects the invocation request, API Gateway
+returns a 500 error code. If the function runs but returns an error, or returns a
+response in the wrong format, API Gateway returns a 502. In both cases, the body of
+the response from API Gateway is {"message": "Internal server error"}", *Handling
+Lambda errors with an API Gateway API*): no `lambda_invoker`, a `LambdaInvokeError`
+raised by it (throttling, access denied), and an event over Lambda's 6 MB synchronous
+payload quota (6291456 bytes, *Lambda quotas*) -> 500, the function not run; any
+other exception (the function's error), a result that is not JSON-serialisable or
+over 6 MB -> 502 (the DEFAULT_5XX gateway response: which one AWS uses is
+undocumented). An integration httpMethod other than POST -> 500 (LocalStack's
+AWS-recorded test_lambda_aws_proxy_integration_non_post_method). A call that raises
+TimeoutError or takes longer than `integration_timeout_s` (29 s, "Integration
+timeout" in *Amazon API Gateway quotas*) -> 504 "Endpoint request timed out"; its
+effects (a message queued) stay, as the function runs on after API Gateway gives up.
+
 Not emulated: authorizers, API keys/usage plans, resource policies (so
 `allowed_cidrs` is unproven here: every source IP is let in), S3's own header rules
 (metadata values must be US-ASCII for REST PUTs, the 2 KB metadata limit,
-Content-MD5, checksums: moto stores what it gets), the integration's IAM role,
-caching, throttling, integrations other than SQS and S3 path overrides (S3
-action-style URIs, Lambda, HTTP, MOCK), integration querystrings on SQS calls.
+Content-MD5, checksums: moto stores what it gets), the integration's IAM role and
+Lambda's resource policy (lambda:InvokeFunction for apigateway.amazonaws.com),
+caching, throttling, integrations other than SQS and S3 path overrides and Lambda
+proxy (S3 action-style URIs, Lambda non-proxy, HTTP, HTTP_PROXY, MOCK), integration
+querystrings on SQS calls; for Lambda proxy: the headers CloudFront and API Gateway
+add to the event (Host, Via, X-Forwarded-*, X-Amzn-Trace-Id, CloudFront-*),
+requestContext keys beyond the `$context` above (domainName, deploymentId,
+authorizer), asynchronous invocation (`X-Amz-Invocation-Type: Event`), response
+streaming, and the function's own timeout and concurrency (the invoker is a plain
+call).
 """
 
 from __future__ import annotations
@@ -118,6 +200,7 @@ import binascii
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,6 +219,9 @@ from tests.harness import vtl
 # API Gateway REST limits (AWS "Amazon API Gateway quotas").
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 INTEGRATION_TIMEOUT_S = 29.0
+# Lambda's synchronous invocation payload quota, request and response each (AWS "Lambda
+# quotas": 6 MB; Lambda's refusal says "Request must be smaller than 6291456 bytes").
+LAMBDA_MAX_SYNC_PAYLOAD_BYTES = 6291456
 
 # SQS SendMessage rules moto 5.2.5 does not enforce (it accepts all of these):
 # at most 10 message attributes, no empty attribute values, body characters
@@ -160,13 +246,31 @@ class S3Request:
     body: bytes
 
 
+# What `request` takes as headers: a mapping, or (name, value) pairs (a name may repeat).
+Headers = Mapping[str, str] | list[tuple[str, str]]
+
 # The fault hooks: the rendered request -> None (make the call), a status, or
 # (status, the service's answer body). SQS gets the SendMessage form, S3 an S3Request.
 SqsFault = Callable[[str], int | tuple[int, str] | None]
 S3Fault = Callable[[S3Request], int | tuple[int, str] | None]
 
+# The Lambda proxy hook: (function ARN, the proxy event) -> what the function returned (the
+# proxy result). Raise LambdaInvokeError for a refused invocation, anything else for a function
+# error, TimeoutError for a call API Gateway gives up on.
+LambdaInvoker = Callable[[str, dict[str, Any]], Any]
+
 CONVERT_TO_TEXT = "CONVERT_TO_TEXT"
 CONVERT_TO_BINARY = "CONVERT_TO_BINARY"
+AWS_PROXY = "AWS_PROXY"
+
+
+class LambdaInvokeError(Exception):
+    """Raised by a `lambda_invoker` when Lambda's API refuses the invocation (throttling, access
+    denied, function not found): API Gateway answers 500, the function does not run."""
+
+    def __init__(self, code: str = "TooManyRequestsException", message: str = "Rate Exceeded.") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 # --------------------------------------------------------------------------- configuration
@@ -196,6 +300,9 @@ class Method:
     request_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # content type -> schema
     request_parameters: dict[str, bool] = field(default_factory=dict)  # method.request.header.X -> required
     content_handling: str | None = None  # the integration's: None, CONVERT_TO_TEXT or CONVERT_TO_BINARY
+    # AWS (SQS/S3 above) or AWS_PROXY: a Lambda proxy integration, integration_uri
+    # arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations.
+    integration_type: str = "AWS"
 
 
 @dataclass
@@ -297,6 +404,7 @@ def _read_method(client: Any, api: str, resource_id: str, http_method: str) -> M
         request_models=models,
         request_parameters=method.get("requestParameters") or {},
         content_handling=integration.get("contentHandling") or None,
+        integration_type=integration.get("type") or "AWS",
     )
 
 
@@ -315,6 +423,10 @@ class GatewayResponse:
     integration_payload: bytes | None = None  # the bytes sent to the service (SQS: the form, UTF-8)
     integration_headers: dict[str, str] | None = None  # the mapped integration request headers
     integration_url: str | None = None  # S3: the object URL called (SQS: None)
+    # Lambda proxy: the function called and the event it was given (None: not invoked).
+    lambda_function_arn: str | None = None
+    lambda_event: dict[str, Any] | None = None
+    body_bytes: bytes | None = None  # a binary answer's exact bytes (Lambda proxy, binary Accept)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -334,9 +446,10 @@ def _gateway_error(status: int, message: str, error_type: str, request_id: str) 
 
 
 class LocalGateway:
-    """Executes a REST API's deployed config (one REST API: its methods may be SQS, S3 or both).
+    """Executes a REST API's deployed config (one REST API: its methods may be SQS, S3 or Lambda proxy).
 
     `sqs_endpoint_url` is moto's endpoint (all services); `s3_endpoint_url` defaults to it.
+    `lambda_invoker(function_arn, event) -> result` runs the Lambda proxy methods' functions.
     """
 
     def __init__(
@@ -348,6 +461,7 @@ class LocalGateway:
         region: str = "us-east-1",
         *,
         s3_endpoint_url: str | None = None,
+        lambda_invoker: LambdaInvoker | None = None,
     ) -> None:
         self._client = apigw_client
         self._setup(
@@ -356,6 +470,7 @@ class LocalGateway:
             stage_name,
             region,
             s3_endpoint_url,
+            lambda_invoker,
         )
 
     @classmethod
@@ -367,10 +482,11 @@ class LocalGateway:
         region: str = "us-east-1",
         *,
         s3_endpoint_url: str | None = None,
+        lambda_invoker: LambdaInvoker | None = None,
     ) -> LocalGateway:
         gateway = cls.__new__(cls)
         gateway._client = None
-        gateway._setup(spec, sqs_endpoint_url, stage_name, region, s3_endpoint_url)
+        gateway._setup(spec, sqs_endpoint_url, stage_name, region, s3_endpoint_url, lambda_invoker)
         return gateway
 
     def _setup(
@@ -380,6 +496,7 @@ class LocalGateway:
         stage_name: str,
         region: str,
         s3_endpoint_url: str | None = None,
+        lambda_invoker: LambdaInvoker | None = None,
     ) -> None:
         self.spec = spec
         self.sqs_endpoint_url = sqs_endpoint_url.rstrip("/")
@@ -391,6 +508,11 @@ class LocalGateway:
         self.sqs_fault: SqsFault | None = None
         # The same for S3: called with the S3Request before each S3 call.
         self.s3_fault: S3Fault | None = None
+        # Lambda proxy methods: (function ARN, event) -> the function's result (module docstring,
+        # "Lambda proxy"). None: every Lambda proxy method answers 500, as when Lambda refuses.
+        self.lambda_invoker: LambdaInvoker | None = lambda_invoker
+        # API Gateway's integration timeout; a Lambda call that takes longer answers 504.
+        self.integration_timeout_s = INTEGRATION_TIMEOUT_S
         # Apply the SendMessage checks AWS makes and moto does not (see SQS_* above).
         self.emulate_sqs_validation = True
         self._local = threading.local()
@@ -427,7 +549,7 @@ class LocalGateway:
         self,
         path: str,
         body: bytes,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
         *,
         source_ip: str = "127.0.0.1",
         request_time_epoch_ms: int | None = None,
@@ -441,15 +563,19 @@ class LocalGateway:
         http_method: str,
         path: str,
         body: bytes,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
         *,
         source_ip: str = "127.0.0.1",
         request_time_epoch_ms: int | None = None,
     ) -> GatewayResponse:
-        """`path` is the resource path (`/webhooks/github?x=1`), without the stage prefix."""
-        headers = dict(headers or {})
+        """`path` is the resource path (`/webhooks/github?x=1`), without the stage prefix.
+        `headers`: a mapping, or (name, value) pairs to send a header more than once (templates
+        and single-value maps see its last value)."""
+        header_pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+        headers = dict(header_pairs)
         split = urlsplit(path)
-        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        query_pairs = parse_qsl(split.query, keep_blank_values=True)
+        query = dict(query_pairs)
         request_id = str(uuid.uuid4())
 
         route = self._route(split.path, http_method.upper())
@@ -496,6 +622,21 @@ class LocalGateway:
         invalid = self._validate(method, content_type, vtl_input.body, vtl_input, request_id)
         if invalid is not None:
             return invalid
+
+        if method.integration_type == AWS_PROXY:
+            event = lambda_proxy_event(
+                resource_path,
+                split.path,
+                http_method.upper(),
+                header_pairs,
+                query_pairs,
+                path_params,
+                self.spec.stage_variables,
+                context,
+                body,
+                binary_media_type_matches(sent_content_type, self.spec.binary_media_types),
+            )
+            return self._call_lambda_proxy(method, event, vtl.header_lookup(headers, "Accept"), request_id)
 
         # The integration request payload (module docstring, "Payload encoding").
         binary = binary_media_type_matches(sent_content_type, self.spec.binary_media_types)
@@ -632,6 +773,90 @@ class LocalGateway:
             if value is not None:
                 mapped[location][name] = value
         return mapped
+
+    # ------------------------------------------------------------------ Lambda proxy
+
+    def _call_lambda_proxy(
+        self, method: Method, event: dict[str, Any], accept: str | None, request_id: str
+    ) -> GatewayResponse:
+        """Invoke the function with the proxy event and map its result (module docstring,
+        "Lambda proxy"): 500 when Lambda refuses, 502 for a function error or a malformed
+        result, 504 past the integration timeout."""
+        function_arn = parse_lambda_uri(method.integration_uri, self.spec.stage_variables)
+        payload = json.dumps(event)
+        if method.integration_http_method.upper() != "POST" or self.lambda_invoker is None:
+            return self._internal_error(request_id)
+        if len(payload.encode("utf-8")) > LAMBDA_MAX_SYNC_PAYLOAD_BYTES:
+            # Lambda refuses the invocation (RequestEntityTooLargeException): API Gateway's 500.
+            error = self._internal_error(request_id)
+            error.lambda_function_arn = function_arn
+            return error
+        sent = json.loads(payload)  # what the function receives: the event through JSON
+        started = time.monotonic()
+        try:
+            result = self.lambda_invoker(function_arn, sent)
+        except LambdaInvokeError:
+            outcome = self._internal_error(request_id)
+        except TimeoutError:
+            outcome = self._timeout(request_id)
+        except Exception as exc:  # the function's error (Lambda: FunctionError "Unhandled")
+            outcome = self._bad_gateway(request_id)
+            outcome.integration_status = 200
+            outcome.integration_body = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__})
+        else:
+            outcome = self._lambda_proxy_answer(result, accept, request_id)
+        if time.monotonic() - started > self.integration_timeout_s:
+            # API Gateway stopped waiting first, whatever the function did or answered later.
+            outcome = self._timeout(request_id)
+        outcome.lambda_function_arn = function_arn
+        outcome.lambda_event = sent
+        outcome.integration_payload = payload.encode("utf-8")
+        return outcome
+
+    def _lambda_proxy_answer(self, result: Any, accept: str | None, request_id: str) -> GatewayResponse:
+        try:
+            raw = json.dumps(result)  # Lambda serialises the handler's return value
+        except (TypeError, ValueError) as exc:  # Runtime.MarshalError: a function error
+            error = self._bad_gateway(request_id)
+            error.integration_status = 200
+            error.integration_body = json.dumps(
+                {"errorMessage": str(exc), "errorType": "Runtime.MarshalError"}
+            )
+            return error
+        if len(raw.encode("utf-8")) > LAMBDA_MAX_SYNC_PAYLOAD_BYTES:
+            error = self._bad_gateway(request_id)  # the response quota: a function error
+            error.integration_status, error.integration_body = 200, raw
+            return error
+        mapped = map_lambda_proxy_result(
+            json.loads(raw), binary_media_type_matches(_first_accept(accept), self.spec.binary_media_types)
+        )
+        if mapped is None:
+            error = self._bad_gateway(request_id)  # "Malformed Lambda proxy response"
+        elif mapped == "not base64":
+            error = self._internal_error(request_id)
+        else:
+            status, headers, body = mapped
+            _merge_headers(headers, {"x-amzn-RequestId": request_id})
+            text = body if isinstance(body, str) else body.decode("utf-8", errors="replace")
+            response = GatewayResponse(status, text, headers, request_id, 200, raw)
+            response.body_bytes = body if isinstance(body, bytes) else None
+            return response
+        error.integration_status, error.integration_body = 200, raw
+        return error
+
+    def _bad_gateway(self, request_id: str) -> GatewayResponse:
+        return self._gateway_error(
+            "DEFAULT_5XX", 502, "Internal server error", "InternalServerErrorException", request_id
+        )
+
+    def _timeout(self, request_id: str) -> GatewayResponse:
+        return self._gateway_error(
+            "INTEGRATION_TIMEOUT",
+            504,
+            "Endpoint request timed out",
+            "InternalServerErrorException",
+            request_id,
+        )
 
     # ------------------------------------------------------------------ SQS
 
@@ -924,6 +1149,158 @@ def parse_s3_uri(uri: str) -> tuple[str, str, str]:
             f"only S3 path integrations naming bucket and key are emulated, not {uri!r}"
         )
     return match.group(1), match.group(2), match.group(3)
+
+
+_LAMBDA_URI = re.compile(
+    r"arn:aws[a-z-]*:apigateway:([a-z0-9-]+):lambda:path/2015-03-31/functions/(.+)/invocations"
+)
+
+
+def parse_lambda_uri(uri: str, stage_variables: Mapping[str, str] | None = None) -> str:
+    """arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations ->
+    FUNCTION_ARN, `${stageVariables.name}` filled from the stage."""
+    match = _LAMBDA_URI.fullmatch(uri)
+    if match is None:
+        raise NotImplementedError(
+            f"only Lambda function invocation URIs are emulated for AWS_PROXY, not {uri!r}"
+        )
+    variables = stage_variables or {}
+    return re.sub(
+        r"\$\{stageVariables\.([A-Za-z0-9_]+)\}", lambda m: variables.get(m.group(1), ""), match.group(2)
+    )
+
+
+def lambda_proxy_event(
+    resource_path: str,
+    path: str,
+    http_method: str,
+    header_pairs: list[tuple[str, str]],
+    query_pairs: list[tuple[str, str]],
+    path_params: Mapping[str, str],
+    stage_variables: Mapping[str, str],
+    context: Mapping[str, Any],
+    body: bytes,
+    binary: bool,
+) -> dict[str, Any]:
+    """The REST proxy event (format 1.0) for one request (module docstring, "Lambda proxy")."""
+    headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in header_pairs:
+        if name.lower() == "content-length":
+            continue  # not in the event (AWS-recorded)
+        headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query_pairs:
+        query[name] = value
+        multi_query.setdefault(name, []).append(value)
+    identity = {
+        key: None
+        for key in (
+            "cognitoIdentityPoolId",
+            "accountId",
+            "cognitoIdentityId",
+            "caller",
+            "principalOrgId",
+            "accessKey",
+            "cognitoAuthenticationType",
+            "cognitoAuthenticationProvider",
+            "userArn",
+            "user",
+        )
+    }
+    identity.update(context["identity"])  # the keys of LocalStack's AWS-recorded event
+    request_context = {k: v for k, v in context.items() if k not in ("responseOverride", "identity")}
+    request_context["identity"] = identity
+    if not body:
+        text = None
+    elif binary:
+        text = base64.b64encode(body).decode("ascii")
+    else:
+        text = body.decode("utf-8", errors="replace")
+    return {
+        "resource": resource_path,
+        "path": path,
+        "httpMethod": http_method,
+        "headers": headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": dict(path_params) or None,
+        "stageVariables": dict(stage_variables) or None,
+        "requestContext": request_context,
+        "body": text,
+        "isBase64Encoded": bool(body) and binary,
+    }
+
+
+_LAMBDA_RESULT_KEYS = {"isBase64Encoded", "statusCode", "headers", "multiValueHeaders", "body"}
+
+
+def map_lambda_proxy_result(
+    result: Any, accept_binary: bool
+) -> tuple[int, dict[str, str], str | bytes] | str | None:
+    """A Lambda proxy result -> (status, headers, body: str, or bytes when binary) per the output
+    format (module docstring, "Lambda proxy"). None: malformed (502); "not base64": a binary
+    answer whose body does not decode (500)."""
+    if not isinstance(result, dict) or not set(result) <= _LAMBDA_RESULT_KEYS:
+        return None
+    status_code = result.get("statusCode")
+    if status_code is None:
+        status = 200
+    elif isinstance(status_code, bool) or not isinstance(status_code, int | str):
+        return None
+    else:
+        try:
+            status = int(status_code)
+        except ValueError:
+            return None
+    if not 100 <= status <= 599:
+        return None
+
+    def header_value(value: Any) -> str | None:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value if isinstance(value, str) else None
+
+    single = result.get("headers")
+    multi = result.get("multiValueHeaders")
+    if single is not None and not isinstance(single, dict):
+        return None
+    if multi is not None and (
+        not isinstance(multi, dict) or not all(isinstance(v, list) for v in multi.values())
+    ):
+        return None
+    merged: dict[str, list[str]] = {}
+    for name, value in (single or {}).items():
+        text = header_value(value)
+        if text is None:
+            return None
+        merged[name] = [text]
+    for name, values in (multi or {}).items():
+        texts = [header_value(v) for v in values]
+        if any(t is None for t in texts):
+            return None
+        same = [k for k in merged if k.lower() == name.lower()]
+        extra = [v for k in same for v in merged.pop(k) if v not in texts]
+        merged[name] = [t for t in texts if t is not None] + extra
+    headers = {"Content-Type": "application/json"}
+    _merge_headers(headers, {name: ", ".join(values) for name, values in merged.items()})
+
+    body = result.get("body")
+    if body is not None and not isinstance(body, str):
+        return None
+    is_base64 = result.get("isBase64Encoded")
+    if is_base64 is not None and not isinstance(is_base64, bool):
+        return None
+    text = body or ""
+    if is_base64 and accept_binary:
+        try:
+            return status, headers, base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return "not base64"
+    return status, headers, text
 
 
 def binary_media_type_matches(content_type: str | None, binary_media_types: list[str]) -> bool:
