@@ -87,6 +87,19 @@ def deliveries() -> list[tuple[scenarios.Delivery, str]]:
             "body over the queue's size limit",
         )
     )
+    # payload_store = "s3": the edge writes the body to the payload store, and S3 notifies the queue.
+    plan.append((scenarios.github_push(3_000_000), "3 MB GitHub push, stored in S3 by the edge"))
+    plan.append(
+        (scenarios.binary_export(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64), "binary export (not UTF-8)")
+    )
+    plan.append(
+        (
+            scenarios.Delivery(
+                "monorepo", b"x" * (11 * 1024 * 1024), {"Content-Type": "application/json"}, "huge"
+            ),
+            "11 MB, over API Gateway's 10 MB",
+        )
+    )
     return plan
 
 
@@ -173,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         # whose hash Lambda reports (checked).
         package = stack.local_path(out["processor_package_path"])
         with deployed_processor_environment(account, out["processor_function_name"], package) as handler:
-            driver = LocalDriver(account, out, handler)
+            driver = LocalDriver(account, out, handler, package=package)
             step("sending webhooks through the deployed API configuration")
             sent = []
             for delivery, what in deliveries():

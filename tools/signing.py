@@ -17,7 +17,7 @@ import hmac
 import time
 import uuid
 
-SCHEMES = ("stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none")
+SCHEMES = ("stripe", "github", "shopify", "slack", "zoom", "standard_webhooks", "hmac_sha256", "none")
 
 
 def _hmac_hex(key: bytes, message: bytes) -> str:
@@ -72,6 +72,11 @@ def sign(
     elif scheme == "slack":
         headers["X-Slack-Request-Timestamp"] = ts
         headers["X-Slack-Signature"] = "v0=" + _hmac_hex(key, b"v0:" + ts.encode() + b":" + body)
+    elif scheme == "zoom":
+        # developers.zoom.us, "Using webhooks" (Verify webhook events): "v0:{timestamp}:{body}",
+        # keyed with the app's secret token.
+        headers["x-zm-request-timestamp"] = ts
+        headers["x-zm-signature"] = "v0=" + _hmac_hex(key, b"v0:" + ts.encode() + b":" + body)
     elif scheme == "standard_webhooks":
         webhook_id = msg_id or "msg_" + uuid.uuid4().hex
         signed = webhook_id.encode() + b"." + ts.encode() + b"." + body
@@ -99,5 +104,13 @@ SIGNATURE_HEADERS = {
     "github": ("X-Hub-Signature", "X-Hub-Signature-256"),
     "shopify": ("X-Shopify-Hmac-Sha256",),
     "slack": ("X-Slack-Signature",),
+    "zoom": ("x-zm-signature",),
     "standard_webhooks": ("webhook-signature",),
 }
+
+
+def zoom_encrypted_token(secret: str, plain_token: str) -> str:
+    """What Zoom expects back for ``endpoint.url_validation``: hex HMAC-SHA256 of the
+    ``plainToken``, keyed with the app's secret token (developers.zoom.us, "Using webhooks",
+    Validate your webhook endpoint)."""
+    return _hmac_hex(secret.encode("utf-8"), plain_token.encode("utf-8"))

@@ -127,3 +127,23 @@ output "dashboard_url" {
   description = "Console URL of the CloudWatch dashboard."
   value       = module.webhooks.dashboard_url
 }
+
+output "payload_rest_api_id" {
+  description = "ID of the payloads REST API (the s3 sources, monorepo and exports)."
+  value       = module.webhooks.payload_rest_api_id
+}
+
+output "payload_stage_invoke_url" {
+  description = "Base URL of the payloads API's stage."
+  value       = module.webhooks.payload_stage_invoke_url
+}
+
+output "stage_invoke_url" {
+  description = "Base URL of the queue API's stage."
+  value       = module.webhooks.stage_invoke_url
+}
+
+output "responder_function_names" {
+  description = "The responder function of each source with handshake = true."
+  value       = module.webhooks.responder_function_names
+}

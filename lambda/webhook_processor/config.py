@@ -1,4 +1,4 @@
-"""The processor's configuration, parsed from the environment once per container."""
+"""The processor's configuration (and a responder's), parsed from the environment once per container."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from typing import Any
 
 from .errors import ConfigError
 
-SCHEMES = frozenset({"stripe", "github", "shopify", "slack", "standard_webhooks", "hmac_sha256", "none"})
+SCHEMES = frozenset(
+    {"stripe", "github", "shopify", "slack", "zoom", "standard_webhooks", "hmac_sha256", "none"}
+)
 HMAC_ENCODINGS = frozenset({"hex", "base64"})
 # Where a source's deliveries arrive: SQS messages (the body in the message), or objects of
 # the payload store that S3 event notifications name (s3_pointer; any bytes, up to 10 MB).
@@ -242,3 +244,81 @@ def load_config(environ: Mapping[str, str]) -> Config:
 def get_config() -> Config:
     """The configuration of this container, read on first use (never at import)."""
     return load_config(os.environ)
+
+
+# --- a handshake source's responder (responder.py) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeaderNames:
+    """The headers the request template reads for a source, lower-cased, "" for none: the
+    values api.tf's templatefile() gets (request_template_bodies), which responder.tf passes
+    to the source's responder."""
+
+    signature: str = ""
+    timestamp: str = ""
+    delivery_id: str = ""
+    event_type: str = ""
+
+
+@dataclass(frozen=True)
+class ResponderConfig:
+    """A responder's environment: its one source (from the processor's source map), the
+    queue, and what the request template would read and accept for that source."""
+
+    queue_url: str
+    source: SourceConfig
+    headers: HeaderNames = HeaderNames()
+    # The media types the source accepts, lower-case without parameters (CONTENT_TYPES).
+    content_types: frozenset[str] = frozenset({"application/json"})
+    secret_cache_ttl_seconds: int = DEFAULT_SECRET_CACHE_TTL_SECONDS
+    log_level: str = "INFO"
+
+
+def _content_types(environ: Mapping[str, str]) -> frozenset[str]:
+    raw = environ.get("CONTENT_TYPES", "").strip()
+    if not raw:
+        return frozenset({"application/json"})  # every scheme's default (main.tf)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"CONTENT_TYPES must be a JSON array of media types, got {raw!r}")
+    return frozenset(v.split(";", 1)[0].strip().lower() for v in value)
+
+
+def load_responder_config(environ: Mapping[str, str]) -> ResponderConfig:
+    """Parse and validate a responder's environment. Raises ConfigError."""
+    queue_url = environ.get("QUEUE_URL", "").strip()
+    if not queue_url:
+        raise ConfigError("QUEUE_URL is not set")
+    name = environ.get("SOURCE_NAME", "").strip()
+    if not name:
+        raise ConfigError("SOURCE_NAME is not set")
+    raw_sources = _raw_sources(environ)
+    if name not in raw_sources:
+        raise ConfigError(f"SOURCE_NAME {name!r} is not in the source map")
+    # Only its own entry is parsed: another source's mistake is the processor's to report.
+    source = parse_source(name, raw_sources[name])
+    return ResponderConfig(
+        queue_url=queue_url,
+        source=source,
+        headers=HeaderNames(
+            signature=environ.get("SIGNATURE_HEADER", "").strip().lower(),
+            timestamp=environ.get("TIMESTAMP_HEADER", "").strip().lower(),
+            delivery_id=environ.get("DELIVERY_ID_HEADER", "").strip().lower(),
+            event_type=environ.get("EVENT_TYPE_HEADER", "").strip().lower(),
+        ),
+        content_types=_content_types(environ),
+        secret_cache_ttl_seconds=_int_env(
+            environ, "SECRET_CACHE_TTL_SECONDS", DEFAULT_SECRET_CACHE_TTL_SECONDS
+        ),
+        log_level=(environ.get("LOG_LEVEL", "") or "INFO").strip().upper(),
+    )
+
+
+@functools.cache
+def get_responder_config() -> ResponderConfig:
+    """A responder's configuration, read on first use (never at import)."""
+    return load_responder_config(os.environ)

@@ -24,7 +24,10 @@ def key_part(value: str) -> str:
 
 
 def body_delivery_id(scheme: str, parsed: ParsedBody | None) -> str | None:
-    """The sender's delivery id carried in the body: Stripe ``id``, Slack ``event_id``."""
+    """The sender's delivery id carried in the body: Stripe ``id``, Slack ``event_id``.
+
+    Zoom documents none (its ``event_ts`` is a time, not unique), so a Zoom event's id is the
+    body hash: a retry, the same body, is a duplicate."""
     document = parsed.document if parsed is not None else None
     if not isinstance(document, Mapping):
         return None
@@ -90,11 +93,18 @@ def _slack_type(parsed: ParsedBody | None) -> str | None:
     return (_body_type(inner) if isinstance(inner, Mapping) else None) or _body_type(document)
 
 
+def _zoom_type(document: Any) -> str | None:
+    # Zoom's notifications name their event in ``event`` ("meeting.started"); none has ``type``.
+    return _str(document.get("event")) if isinstance(document, Mapping) else None
+
+
 def event_type(scheme: str, header_event_type: str | None, parsed: ParsedBody | None) -> str:
     """The event type, per scheme; ``"unknown"`` when there is none."""
     document = parsed.document if parsed is not None else None
     if scheme in ("stripe", "standard_webhooks"):
         found = _body_type(document)
+    elif scheme == "zoom":
+        found = _zoom_type(document)
     elif scheme in ("github", "shopify"):
         found = _str(header_event_type)
     elif scheme == "slack":

@@ -55,6 +55,9 @@ class Written(NamedTuple):
     # DUPLICATE / REDELIVERY: the existing row carries ``published_at`` (read from the old
     # image the failed conditional put returns: no extra read). False for a new row.
     published: bool = False
+    # DUPLICATE / REDELIVERY: the existing row's body_ref. An s3 source's resend is another
+    # object, and a republished envelope must name the row's (docs/message-contract.md).
+    body_ref: str | None = None
 
 
 _STORED = Written(WriteResult.STORED)
@@ -165,7 +168,7 @@ class HistoryStore:
         if old is None:
             return _STORED
         if not count_duplicates:
-            return Written(WriteResult.REDELIVERY, "published_at" in old)
+            return Written(WriteResult.REDELIVERY, "published_at" in old, _s(old, "body_ref"))
         event_id, request_id, sha = item["event_id"], item["request_id"], item["body_sha256"]
         for _ in range(MAX_WRITE_ROUNDS):
             if not old or _expired(old, now_s):  # gone (or expired) since: ours is new
@@ -174,12 +177,12 @@ class HistoryStore:
                     return _STORED
                 continue
             if _s(old, "request_id") == request_id or request_id in _ss(old, "duplicate_request_ids"):
-                return Written(WriteResult.REDELIVERY, "published_at" in old)
+                return Written(WriteResult.REDELIVERY, "published_at" in old, _s(old, "body_ref"))
             if _s(old, "body_sha256") != sha:
                 assert conflict_item is not None, "verified events need a conflict row"
                 return Written(self._conflict(event_id, request_id, sha, old, conflict_item(), now_s))
             if self._count("duplicate", event_id, request_id, sha, old, now_s):
-                return Written(WriteResult.DUPLICATE, "published_at" in old)
+                return Written(WriteResult.DUPLICATE, "published_at" in old, _s(old, "body_ref"))
             old = self._get(event_id)  # the row changed under us: look again
         raise TransientError("history_contention", f"row {event_id!r} kept changing")
 

@@ -129,19 +129,21 @@ class Processor:
             violation, name = s3_pointer.FOREIGN_BUCKET, None  # its key names no source of ours
         elif parsed is None:
             violation = s3_pointer.MALFORMED_KEY
-        elif source is None:
-            violation = s3_pointer.UNKNOWN_SOURCE
-        elif not source.s3:
-            violation = s3_pointer.NOT_S3_SOURCE
+        elif source is None or not source.s3:
+            # An object of ours under a key our edge writes, for a source the processor does not
+            # (or no longer) read from the store: the operator removed it or moved it back to the
+            # queue while its messages were in flight. As on the queue path, retried and then
+            # kept in the DLQ, so re-adding the source and `dlq replay` recover it.
+            reason = s3_pointer.UNKNOWN_SOURCE if source is None else s3_pointer.NOT_S3_SOURCE
+            raise TransientError(reason, f"source {name!r} is not configured with payload_store = s3")
         if violation is not None or self.payloads is None or name is None or request_id is None:
             message = replace(sqs, source=name, request_id=None, contract_violation=violation)
             validation = validate_body(sqs.body or "", None)
             # Keyed by the object named, never by a request id the key claims: a forged
             # pointer cannot take the row key of a real request's rejected delivery.
             request_key = f"s3:{pointer.bucket}/{pointer.key}"
-            kept = source if violation == s3_pointer.NOT_S3_SOURCE else None
             return self._store_failed(
-                message, kept, validation, "invalid", violation or "malformed_key", now_ms, request_key
+                message, None, validation, "invalid", violation or "malformed_key", now_ms, request_key
             )
         stored = self.payloads.get(pointer.key)  # TransientError: retried, then the DLQ
         message = s3_pointer.inbound(
@@ -233,7 +235,9 @@ class Processor:
         envelope = None
         if self.publisher is not None and _to_publish(written):
             # An S3 source's envelope carries the body as its row does (or refers to it).
-            envelope = self._envelope(item, validation, item["body"] if message.raw is not None else body)
+            # A republished row (found unpublished) keeps its own body_ref, not this resend's.
+            row = {**item, "body_ref": written.body_ref} if written.body_ref else item
+            envelope = self._envelope(row, validation, item["body"] if message.raw is not None else body)
         fields = self._log_fields(message, item, write)
         fields["publish"] = envelope is not None
         logger.info(

@@ -195,8 +195,8 @@ def _verify_hmac_sha256(req: SignedRequest, source: SourceConfig, secrets: Secre
     return _verify_prefixed(req, secrets, source.hmac_prefix, decode)
 
 
-def _verify_slack(req: SignedRequest, source: SourceConfig, secrets: SecretsProvider) -> Verdict:
-    """``X-Slack-Signature: v0=<hex>`` over ``v0:{X-Slack-Request-Timestamp}:{body}``."""
+def _verify_v0(req: SignedRequest, source: SourceConfig, secrets: SecretsProvider) -> Verdict:
+    """``v0=<hex HMAC-SHA256>`` over ``v0:{timestamp}:{body}``, the timestamp in seconds."""
     if not req.signature:
         return _reject(MISSING_SIGNATURE)
     timestamp, problem = _parse_timestamp(req.timestamp)
@@ -213,6 +213,17 @@ def _verify_slack(req: SignedRequest, source: SourceConfig, secrets: SecretsProv
     assert timestamp is not None
     reason = check_timestamp(timestamp, req.received_at_ms, source.tolerance_seconds)
     return _reject(reason) if reason else VALID
+
+
+def _verify_slack(req: SignedRequest, source: SourceConfig, secrets: SecretsProvider) -> Verdict:
+    """``X-Slack-Signature`` over ``v0:{X-Slack-Request-Timestamp}:{body}``."""
+    return _verify_v0(req, source, secrets)
+
+
+def _verify_zoom(req: SignedRequest, source: SourceConfig, secrets: SecretsProvider) -> Verdict:
+    """``x-zm-signature`` over ``v0:{x-zm-request-timestamp}:{body}``, keyed with the app's
+    secret token: Zoom signs exactly as Slack does, only the header names differ."""
+    return _verify_v0(req, source, secrets)
 
 
 def _verify_standard_webhooks(req: SignedRequest, source: SourceConfig, secrets: SecretsProvider) -> Verdict:
@@ -252,6 +263,7 @@ _VERIFIERS: dict[str, Callable[[SignedRequest, SourceConfig, SecretsProvider], V
     "github": _verify_github,
     "shopify": _verify_shopify,
     "slack": _verify_slack,
+    "zoom": _verify_zoom,
     "standard_webhooks": _verify_standard_webhooks,
     "hmac_sha256": _verify_hmac_sha256,
     "none": _verify_none,
@@ -261,3 +273,16 @@ _VERIFIERS: dict[str, Callable[[SignedRequest, SourceConfig, SecretsProvider], V
 def verify(request: SignedRequest, source: SourceConfig, secrets: SecretsProvider) -> Verdict:
     """Verify ``request`` for ``source``'s scheme. ``secrets()`` may raise TransientError."""
     return _VERIFIERS[source.scheme](request, source, secrets)
+
+
+def signing_secret(request: SignedRequest, source: SourceConfig, secrets: Sequence[str]) -> str | None:
+    """The one of ``secrets`` that ``request`` verifies under (None: none does).
+
+    For answers that must be computed with the sender's own secret (Zoom's endpoint
+    validation HMACs its plainToken with it): while secrets rotate, that is the one the
+    signature was made with, whichever place it has in the list.
+    """
+    for secret in secrets:
+        if verify(request, source, lambda secret=secret: (secret,)).valid:
+            return secret
+    return None

@@ -20,6 +20,8 @@ SECRETS = {
     "slack": "slack-local-signing-secret",
     "billing": "whsec_" + base64.b64encode(b"standard-webhooks-local-key-0001").decode(),
     "partner": "partner-local-test-secret",
+    "monorepo": "github-monorepo-local-test-secret",
+    "exports": "exports-local-test-secret",
 }
 SCHEMES = {
     "stripe": "stripe",
@@ -29,8 +31,13 @@ SCHEMES = {
     "billing": "standard_webhooks",
     "partner": "hmac_sha256",
     "internal": "none",
+    "monorepo": "github",
+    "exports": "hmac_sha256",
 }
 PARTNER_HMAC = {"hmac_header": "X-Partner-Signature", "hmac_encoding": "base64", "hmac_prefix": "sha256="}
+# The sources whose bodies the edge writes to the payload store (payload_store = "s3").
+PAYLOAD_SOURCES = ("monorepo", "exports")
+EXPORTS_HMAC = {"hmac_header": "X-Export-Signature", "hmac_encoding": "hex", "hmac_prefix": ""}
 
 
 @dataclass
@@ -123,3 +130,25 @@ def one_per_source() -> list[Delivery]:
         ),
         signed("internal", {"type": "audit.tick", "at": u}),
     ]
+
+
+def github_push(size: int, source: str = "monorepo") -> Delivery:
+    """A GitHub push event of at least `size` bytes (a large monorepo's), signed for `source`."""
+    commits: list[dict] = []
+    total = 0
+    while total < size:
+        commit = {"id": uuid.uuid4().hex, "message": "refactor: " + "x" * 900, "added": ["src/a.py"]}
+        commits.append(commit)
+        total += len(json.dumps(commit, separators=(",", ":"))) + 1
+    body = json.dumps({"ref": "refs/heads/main", "commits": commits}, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json"} | sign(
+        "github", SECRETS[source], body, msg_id=str(uuid.uuid4()), event_type="push"
+    )
+    return Delivery(source, body, headers, "push", event_type="push")
+
+
+def binary_export(body: bytes) -> Delivery:
+    """A partner export to `exports`: any bytes (here not UTF-8), HMAC-SHA256 hex signed."""
+    headers = {"Content-Type": "application/octet-stream", "X-Export-Id": str(uuid.uuid4())}
+    headers |= sign("hmac_sha256", SECRETS["exports"], body, **EXPORTS_HMAC)
+    return Delivery("exports", body, headers, "binary")

@@ -129,7 +129,13 @@ def test_queue_policies_read_back(deployed, aws_account):
         return {s["Sid"]: s for s in _statements(document)}
 
     main = policy(out["queue_url"])
-    assert set(main) == {"AllowSendFromApiAndReplay", "DenySendFromOthers", "DenyInsecureTransport"}
+    # AllowPayloadNotifications: examples/complete has s3 sources (test_payload_edge_e2e.py).
+    assert set(main) == {
+        "AllowSendFromApiAndReplay",
+        "AllowPayloadNotifications",
+        "DenySendFromOthers",
+        "DenyInsecureTransport",
+    }
     allow = main["AllowSendFromApiAndReplay"]
     assert allow["Effect"] == "Allow" and _as_list(allow["Action"]) == ["sqs:SendMessage"]
     assert sorted(_as_list(allow["Principal"]["AWS"])) == senders
@@ -188,7 +194,9 @@ def test_iam_policies_are_least_privilege(deployed, aws_account):
     ]
     own_arns.add(table_arn)
     bodies = f"{out['payload_bucket_arn']}/bodies/*"  # the payload store: its bodies only
-    own_arns.add(bodies)
+    ingest = f"{out['payload_bucket_arn']}/ingest/*"  # what the s3 sources' edge wrote (read only)
+    edge = {f"{out['payload_bucket_arn']}/ingest/{s}/*" for s in ("monorepo", "exports")}
+    own_arns |= {bodies, ingest, *edge}
     for role_arn in (out["processor_role_arn"], out["api_gateway_role_arn"]):
         documents = _role_policies(iam, role_arn)
         assert documents, f"{role_arn} has no inline policy"
@@ -212,14 +220,23 @@ def test_iam_policies_are_least_privilege(deployed, aws_account):
             "Resource": out["event_topic_arn"],
         }
     ]
-    store = [s for s in processor if any(a.startswith("s3:") for a in _as_list(s["Action"]))]
-    assert len(store) == 1 and store[0]["Sid"] == "StorePayloads", store
-    assert sorted(_as_list(store[0]["Action"])) == ["s3:GetObject", "s3:PutObject"]
-    assert _as_list(store[0]["Resource"]) == [bodies]
+    store = {s["Sid"]: s for s in processor if any(a.startswith("s3:") for a in _as_list(s["Action"]))}
+    assert sorted(store) == ["ReadIngestedPayloads", "StorePayloads"], store
+    assert sorted(_as_list(store["StorePayloads"]["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    assert _as_list(store["StorePayloads"]["Resource"]) == [bodies]
+    assert _as_list(store["ReadIngestedPayloads"]["Action"]) == ["s3:GetObject"]  # never written
+    assert _as_list(store["ReadIngestedPayloads"]["Resource"]) == [ingest]
     apigw = [s for d in _role_policies(iam, out["api_gateway_role_arn"]) for s in _statements(d)]
-    assert apigw == [
-        {"Sid": "SendToQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": out["queue_arn"]}
-    ]
+    assert apigw[0] == {
+        "Sid": "SendToQueue",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": out["queue_arn"],
+    }
+    # The payloads API's role part: PutObject under each s3 source's own prefix, nothing else.
+    assert [s["Sid"] for s in apigw] == ["SendToQueue", "StorePayloads"]
+    assert _as_list(apigw[1]["Action"]) == ["s3:PutObject"]
+    assert sorted(_as_list(apigw[1]["Resource"])) == sorted(edge)
 
 
 def test_payload_store_read_back(deployed, aws_account):
@@ -521,7 +538,11 @@ def driver(deployed, aws_account):
     with deployed_processor_environment(
         aws_account, out["processor_function_name"], _package(deployed)
     ) as handler:
-        yield LocalDriver(aws_account, out, handler) if aws_account.is_local else RealDriver(aws_account, out)
+        yield (
+            LocalDriver(aws_account, out, handler, package=_package(deployed))
+            if aws_account.is_local
+            else RealDriver(aws_account, out)
+        )
 
 
 def _rows(aws_account, table: str) -> dict[str, dict]:

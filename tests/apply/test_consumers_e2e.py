@@ -310,7 +310,7 @@ def pipeline(stack, aws_account) -> Iterator[Pipeline]:
         ) as payments,
     ):
         processor_config = deployed_function(aws_account, out["processor_function_name"], processor_package)
-        driver = LocalDriver(aws_account, out, handler)
+        driver = LocalDriver(aws_account, out, handler, package=processor_package)
         yield Pipeline(
             aws_account,
             stack.tf_vars["name"],

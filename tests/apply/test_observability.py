@@ -152,7 +152,7 @@ def test_a_burst_of_bad_signatures_would_fire_the_rejection_alarm(deployed, aws_
     with deployed_processor_environment(aws_account, out["processor_function_name"], package) as handler:
         # Lambda sets it at run time; the deployed configuration does not hold it.
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = out["processor_function_name"]
-        driver = LocalDriver(aws_account, out, handler)
+        driver = LocalDriver(aws_account, out, handler, package=package)
         # The stack is shared (tests/apply/conftest.py): whatever an earlier test left queued is
         # processed first, outside the capture, so the documents count this burst alone.
         with redirect_stdout(io.StringIO()):

@@ -119,15 +119,41 @@ def processor_environment(account: Account, function_env: Mapping[str, str]) -> 
 
 class LocalDriver:
     def __init__(
-        self, account: Account, outputs: Mapping[str, Any], handler: Any, batch_size: int = 10
+        self,
+        account: Account,
+        outputs: Mapping[str, Any],
+        handler: Any,
+        batch_size: int = 10,
+        package: Path | None = None,
     ) -> None:
+        """`package`: the processor's zip, which the responders of handshake sources run too."""
         assert account.endpoint_url is not None
+        self.responders = None
+        if outputs.get("responder_function_names"):
+            if package is None:
+                raise ValueError("handshake sources need the package their responders run (package=)")
+            from .functions import PerInvocationFunctions  # functions.py imports this module
+
+            self.responders = PerInvocationFunctions(account, package)
         self.gateway = LocalGateway(
             account.client("apigateway"),
             account.endpoint_url,
             outputs["rest_api_id"],
             outputs["stage_name"],
             region=account.region,
+            lambda_invoker=self.responders,
+        )
+        # The sources with payload_store = "s3" are on the payloads API (payload_api.tf).
+        self.payload_gateway = (
+            LocalGateway(
+                account.client("apigateway"),
+                account.endpoint_url,
+                outputs["payload_rest_api_id"],
+                outputs["stage_name"],
+                region=account.region,
+            )
+            if outputs.get("payload_rest_api_id")
+            else None
         )
         self.poller = EventSourceMappingPoller(
             account.client("sqs"),
@@ -137,8 +163,15 @@ class LocalDriver:
             function_name=outputs["processor_function_name"],
         )
 
+    def gateway_for(self, source: str) -> LocalGateway:
+        """The API that serves `source`: the payloads API when it has the source's resource."""
+        path = f"/webhooks/{source}"
+        if self.payload_gateway is not None and path in self.payload_gateway.spec.resources:
+            return self.payload_gateway
+        return self.gateway
+
     def post(self, source: str, body: bytes, headers: Mapping[str, str]) -> Answer:
-        response = self.gateway.post(f"/webhooks/{source}", body, headers)
+        response = self.gateway_for(source).post(f"/webhooks/{source}", body, headers)
         return Answer(response.status, response.body)
 
     def settle(self) -> None:

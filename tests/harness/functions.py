@@ -250,3 +250,23 @@ class EventSourceMappings:
         for poller in self.enabled():
             total.add(poller.drain(max_rounds=max_rounds))
         return total
+
+
+class PerInvocationFunctions:
+    """A `lambda_invoker` for tests/harness/gateway.py: each call runs the deployed function
+    named by the ARN, from its zip and with its own environment, in a fresh import (a cold
+    start every time, which Lambda allows). Used for the responders of handshake sources
+    (responder.tf), which API Gateway invokes synchronously through a Lambda proxy
+    integration. `package` is the zip Terraform built; its hash is checked per function."""
+
+    def __init__(self, account: Account, package: Path) -> None:
+        self.account = account
+        self.package = package
+        self.invocations: dict[str, int] = {}
+
+    def __call__(self, function_arn: str, event: dict[str, Any]) -> Any:
+        # arn:aws:lambda:<region>:<account>:function:<name>
+        name = function_arn.split(":function:", 1)[1].split(":", 1)[0]
+        self.invocations[name] = self.invocations.get(name, 0) + 1
+        with deployed_python_function(self.account, name, self.package) as function:
+            return function.invoke(event)

@@ -56,6 +56,10 @@ def apply_moto_fixes() -> None:
       `add`/`remove` of `/binaryMediaTypes/<type, ~1 for />` (the media type is in
       the path, with no value, as the provider sends it) adds or removes "": so
       the payloads API read back as text-only (`_keep_binary_media_types`).
+    - S3: a PutObject whose Content-Type is a form type (GitHub's default,
+      application/x-www-form-urlencoded) was stored empty: werkzeug parsed the body
+      into the form and moto read `request.data`, then b"". S3 stores the bytes
+      whatever the type (`_keep_form_bodies_of_puts`).
     Remove each when moto does it itself.
     """
     from moto.apigateway.models import RestAPI, Stage
@@ -147,6 +151,22 @@ def apply_moto_fixes() -> None:
     Queue.attributes = property(attributes)  # type: ignore[assignment]
     _ignore_tls_only_denies_on_buckets()
     _keep_binary_media_types()
+    _keep_form_bodies_of_puts()
+
+
+def _keep_form_bodies_of_puts() -> None:
+    """A PUT's body stays raw: read once without form parsing, so `request.data` returns it."""
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.setup_class
+    form_types = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+    def setup_class(self: BaseResponse, request: object, *args: object, **kwargs: object) -> object:
+        if getattr(request, "method", None) == "PUT" and getattr(request, "mimetype", None) in form_types:
+            request.get_data(cache=True, parse_form_data=False)  # type: ignore[attr-defined]
+        return original(self, request, *args, **kwargs)
+
+    BaseResponse.setup_class = setup_class  # type: ignore[method-assign]
 
 
 def _keep_binary_media_types() -> None:

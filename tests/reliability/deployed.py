@@ -13,6 +13,11 @@ deleted, every secret rewritten with PutSecretValue as the operator wrote it. An
 fault on a secret (a mistyped value, a quoted one, a key/value object) is a PutSecretValue
 on the applied secret.
 
+Sources with payload_store = "s3" (monorepo, exports) are served by the second REST API,
+`<name>-payloads` (payload_api.tf), read back by a second `LocalGateway`: its method writes
+the body to the payload store (S3 PutObject, run by the gateway against moto's S3), and the
+bucket's notification, sent by moto itself, is the message on the main queue.
+
 Not exercised here: IAM and the queue policies (moto stores but does not evaluate them; the
 apply suite reads them back), access logs, alarms, KMS, and the consumers' functions (the
 stream reads the consumer queues itself; tests/apply/test_consumers_e2e.py runs them).
@@ -31,6 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from webhook_processor import handler
 
@@ -40,6 +46,8 @@ from tests.harness.driver import deployed_function, processor_environment, read_
 from tests.harness.gateway import LocalGateway
 
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+OCTET_STREAM = "application/octet-stream"
 # How an operator may write a signing secret to Secrets Manager (all accepted, docs/message-contract.md).
 SECRET_FORMS = ("plain", "quoted", "object")
 
@@ -58,6 +66,9 @@ class SourceDef:
     event_type_header: str | None = None
     content_types: tuple[str, ...] = (JSON,)  # from the deployed API once applied
     timestamp_tolerance_seconds: int = 300
+    # "queue" (the body in the SQS message) or "s3" (the edge writes it to the payload store);
+    # checked against the deployed source map.
+    payload_store: str = "queue"
     # How the operator writes the secret: plain, quoted (a JSON string literal with a trailing
     # newline: what the README once advised), object (the console's key/value form).
     secret_form: str = "plain"
@@ -85,6 +96,10 @@ class SourceDef:
         if self.secret_form == "object":
             return json.dumps({"secret": json.loads(secret) if secret.startswith("[") else secret})
         return secret
+
+    @property
+    def s3(self) -> bool:
+        return self.payload_store == "s3"
 
 
 def _typo(value: str) -> str:
@@ -114,8 +129,57 @@ SENDERS: tuple[SourceDef, ...] = (
         event_type_header="X-Partner-Event",
     ),
     SourceDef("internal", "none"),
+    # payload_store = "s3": any bytes up to API Gateway's 10 MB, on the payloads API. They take
+    # any Content-Type (no template): the content types are the ones their senders send.
+    SourceDef("monorepo", "github", SECRETS["monorepo"], content_types=(JSON, FORM), payload_store="s3"),
+    SourceDef(
+        "exports",
+        "hmac_sha256",
+        SECRETS["exports"],
+        signature_header="X-Export-Signature",
+        delivery_id_header="X-Export-Id",
+        content_types=(JSON, OCTET_STREAM),
+        payload_store="s3",
+    ),
 )
 SENDER_BY_NAME = {s.name: s for s in SENDERS}
+
+# The headers of each scheme (main.tf's scheme_headers), by the object metadata name the
+# payloads API copies each into (x-amz-meta-<name>, payload_api.tf).
+SCHEME_HEADERS: dict[str, dict[str, str]] = {
+    "stripe": {"signature": "Stripe-Signature"},
+    "github": {
+        "signature": "X-Hub-Signature-256",
+        "delivery-id": "X-GitHub-Delivery",
+        "event-type": "X-GitHub-Event",
+    },
+    "shopify": {
+        "signature": "X-Shopify-Hmac-Sha256",
+        "delivery-id": "X-Shopify-Webhook-Id",
+        "event-type": "X-Shopify-Topic",
+    },
+    "slack": {"signature": "X-Slack-Signature", "signature-timestamp": "X-Slack-Request-Timestamp"},
+    "standard_webhooks": {
+        "signature": "webhook-signature",
+        "signature-timestamp": "webhook-timestamp",
+        "delivery-id": "webhook-id",
+    },
+    "hmac_sha256": {},
+    "none": {},
+}
+
+
+def metadata_headers(source: SourceDef) -> dict[str, str]:
+    """x-amz-meta-<name> -> the request header the payloads API copies into it, for `source`."""
+    headers = dict(SCHEME_HEADERS[source.scheme])
+    for meta, header in (
+        ("signature", source.signature_header),
+        ("delivery-id", source.delivery_id_header),
+        ("event-type", source.event_type_header),
+    ):
+        if header:
+            headers[meta] = header
+    return headers
 
 
 # --------------------------------------------------------------------------- moto and threads
@@ -262,6 +326,7 @@ class AppliedStack:
     dynamodb: Any = field(init=False)
     secretsmanager: Any = field(init=False)
     gateway: LocalGateway = field(init=False)
+    payload_gateway: LocalGateway | None = field(init=False)  # the payloads API (s3 sources)
     sources: dict[str, SourceDef] = field(init=False)
     consumers: dict[str, Consumer] = field(init=False)
 
@@ -297,6 +362,22 @@ class AppliedStack:
         )
         # The gateway calls SQS with its own HTTP session: hold the lock for the whole call.
         self.gateway._call_sqs = serialize_function(self.gateway._call_sqs)  # type: ignore[method-assign]
+        self.payload_bucket: str | None = out.get("payload_bucket_name")
+        self.payload_gateway = None
+        payload_api_id = out.get("payload_rest_api_id") or _payload_api_from_urls(out)
+        if payload_api_id:
+            self.payload_gateway = LocalGateway(
+                self.account.client("apigateway"),
+                self.endpoint_url,
+                payload_api_id,
+                out["stage_name"],
+                self.region,
+                # A split account (tests/localstack) keeps S3 on moto: the PutObject goes there.
+                s3_endpoint_url=getattr(self.account, "url_of", lambda _: self.endpoint_url)("s3"),
+            )
+            # Its PutObject (and the notification moto sends from inside it) holds the lock too.
+            self.payload_gateway._call_s3 = serialize_function(self.payload_gateway._call_s3)  # type: ignore[method-assign]
+        self.s3 = serialize_calls(self.account.client("s3"))
         config = deployed_function(self.account, self.function_name, self.package)
         self.function_env: dict[str, str] = dict(config["Environment"]["Variables"])
         sources_file = self.function_env["WEBHOOK_SOURCES_FILE"]
@@ -316,9 +397,17 @@ class AppliedStack:
         """The deployed function's source map (webhook_config/sources.json in its zip)."""
         return json.loads(self._sources_json)
 
+    def gateway_for(self, path: str) -> LocalGateway:
+        """The API that serves `path`: the payloads API when it has the resource (s3 sources)."""
+        resource = path.split("?", 1)[0]
+        if self.payload_gateway is not None and resource in self.payload_gateway.spec.resources:
+            return self.payload_gateway
+        return self.gateway
+
     def _sender_sources(self) -> dict[str, SourceDef]:
         """SENDERS, with the content types and tolerances the apply deployed; a sender whose
-        scheme, encoding or prefix differs from the deployed source map is a broken suite."""
+        scheme, encoding, prefix or payload store differs from the deployed source map is a
+        broken suite."""
         deployed = self.processor_sources()
         if sorted(deployed) != sorted(SENDER_BY_NAME):
             raise AssertionError(
@@ -327,12 +416,23 @@ class AppliedStack:
         result = {}
         for name, sender in SENDER_BY_NAME.items():
             config = deployed[name]
-            mine = (sender.scheme, sender.signature_encoding, sender.signature_prefix)
-            theirs = (config["scheme"], config.get("hmac_encoding", "hex"), config.get("hmac_prefix", ""))
+            mine = (sender.scheme, sender.signature_encoding, sender.signature_prefix, sender.payload_store)
+            theirs = (
+                config["scheme"],
+                config.get("hmac_encoding", "hex"),
+                config.get("hmac_prefix", ""),
+                config.get("payload_store", "queue"),
+            )
             if mine != theirs:
                 raise AssertionError(
                     f"{name}: the sender signs as {mine}, the deployed processor verifies {theirs}"
                 )
+            if sender.s3:
+                self._check_payload_method(sender)
+                result[name] = dataclasses.replace(
+                    sender, timestamp_tolerance_seconds=int(config["tolerance_seconds"])
+                )
+                continue
             method = self.gateway.spec.resources[f"/webhooks/{name}"]["POST"]
             template = next(iter(method.request_templates.values()))
             for header in (sender.signature_header, sender.delivery_id_header, sender.event_type_header):
@@ -347,6 +447,55 @@ class AppliedStack:
                 timestamp_tolerance_seconds=int(config["tolerance_seconds"]),
             )
         return result
+
+    def _check_payload_method(self, sender: SourceDef) -> None:
+        """An s3 source's method (payload_api.tf) has no template: its integration must be the
+        PutObject of ingest/<source>/{key} whose metadata names the sender's headers."""
+        path = f"/webhooks/{sender.name}"
+        if self.payload_gateway is None or path not in self.payload_gateway.spec.resources:
+            raise AssertionError(f"{sender.name}: payload_store = s3, but the payloads API has no {path}")
+        if path in self.gateway.spec.resources:
+            raise AssertionError(f"{sender.name}: an s3 source is on the queue API too")
+        method = self.payload_gateway.spec.resources[path]["POST"]
+        if method.request_templates:
+            raise AssertionError(f"{sender.name}: the payloads method has request templates")
+        expected_uri = f":s3:path/{self.payload_bucket}/ingest/{sender.name}/{{key}}"
+        if method.integration_http_method != "PUT" or not method.integration_uri.endswith(expected_uri):
+            raise AssertionError(
+                f"{sender.name}: integration {method.integration_http_method} {method.integration_uri}, "
+                f"expected PUT ...{expected_uri}"
+            )
+        params = method.integration_request_parameters
+        expected = {
+            "integration.request.path.key": "context.requestId",
+            "integration.request.header.x-amz-meta-source": f"'{sender.name}'",
+            "integration.request.header.x-amz-meta-request-id": "context.requestId",
+        }
+        for meta, header in metadata_headers(sender).items():
+            expected[f"integration.request.header.x-amz-meta-{meta}"] = f"method.request.header.{header}"
+        wrong = {k: (params.get(k), v) for k, v in expected.items() if params.get(k) != v}
+        if wrong:
+            raise AssertionError(f"{sender.name}: the payloads integration maps (deployed, sender): {wrong}")
+
+    def ingest_keys(self) -> list[str]:
+        """Every object the payloads API wrote (ingest/<source>/<request id>)."""
+        if not self.payload_bucket:
+            return []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.payload_bucket, Prefix="ingest/"
+        )
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    def reconfigure_notification(self) -> None:
+        """The bucket's notification configuration put again as applied (what a re-apply does):
+        S3 sends its s3:TestEvent to the main queue, which the processor must ignore."""
+        if not self.payload_bucket:
+            return
+        config = self.s3.get_bucket_notification_configuration(Bucket=self.payload_bucket)
+        config.pop("ResponseMetadata", None)
+        self.s3.put_bucket_notification_configuration(
+            Bucket=self.payload_bucket, NotificationConfiguration=config
+        )
 
     # ------------------------------------------------------------------ the processor
 
@@ -516,7 +665,27 @@ class AppliedStack:
         self.consumer_sqs = ReceiptHandleSqs(self.sqs)
         self.inbox = defaultdict(list)
         self.gateway.sqs_fault = None
+        if self.payload_gateway is not None:
+            self.payload_gateway.s3_fault = None
+        # The objects the payloads API wrote (the reconciliation accounts for each one).
+        keys = self.ingest_keys()
+        for i in range(0, len(keys), 1000):
+            self.s3.delete_objects(
+                Bucket=self.payload_bucket,
+                Delete={"Objects": [{"Key": key} for key in keys[i : i + 1000]], "Quiet": True},
+            )
         self.reset_secrets()
+
+
+def _payload_api_from_urls(outputs: dict[str, Any]) -> str | None:
+    """The payloads API's id from `webhook_urls` (https://<id>.execute-api...), for a root
+    module that does not pass payload_rest_api_id through (examples/complete did not)."""
+    for url in (outputs.get("webhook_urls") or {}).values():
+        api_id = urlsplit(str(url)).hostname or ""
+        api_id = api_id.split(".", 1)[0]
+        if api_id and api_id != outputs.get("rest_api_id"):
+            return api_id
+    return None
 
 
 def plain_value(value: dict[str, Any]) -> Any:

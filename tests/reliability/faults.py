@@ -23,12 +23,19 @@ Faults, all injected from the test side (nothing in lambda/ is changed):
   (what the processor sees when a source is removed while its messages are queued): a
   transient `unknown_source`, so it reaches the DLQ; `dlq replay` after the source is back
   (`source_removed = False`) processes it.
-- Edge SQS failure: the gateway's `sqs_fault` hook answers 500/503/400/403/302 instead of SQS.
+- Edge SQS failure: the gateway's `sqs_fault` hook answers 500/503/400/403/302 instead of SQS;
+  for an s3 source the payloads API's `s3_fault` answers 500/503/403/400 instead of S3.
 - Publish failure: PublishBatch to the event topic fails as a whole (throttling, KMS, an
   internal error): the publisher hands those records back to SQS, and the redelivery finds
   the row unpublished and publishes it.
 - Crash before publish: the function dies after the history writes and before PublishBatch
   (the rows exist, unpublished): the whole batch comes back and its redelivery publishes.
+
+Sources with payload_store = "s3": the message is S3's notification naming the object
+`ingest/<source>/<request id>`, with no message attributes, so the request id comes from
+the key, and the poison and orphan tokens (in the body, which the message does not carry)
+are noted when the payloads API's PutObject is made (`StreamRunner`'s `s3_fault` hook sees
+the key and the body before moto stores it and notifies). S3's test event is counted.
 
 Retry budget: a fault that makes SQS deliver a message again is injected only while the
 message's ApproximateReceiveCount is below maxReceiveCount, so any message but a poison
@@ -51,9 +58,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
-from webhook_processor import handler
+from webhook_processor import handler, s3_pointer
 from webhook_processor.errors import TransientError
 
+from tests.harness.gateway import S3Request
 from tests.harness.poller import EventSourceMappingPoller, LambdaContext
 
 from .deployed import AppliedStack
@@ -103,7 +111,29 @@ class FaultRates:
 
 def request_id_of(record: dict[str, Any]) -> str | None:
     attribute = (record.get("messageAttributes") or {}).get("request_id") or {}
-    return attribute.get("stringValue")
+    found = attribute.get("stringValue")
+    if found is None:
+        ids = pointer_request_ids(record)
+        return ids[0] if ids else None
+    return found
+
+
+def pointer_request_ids(record: dict[str, Any]) -> list[str]:
+    """The request ids of the objects an S3 notification names (in its records' order); []
+    for a queue message or S3's test event."""
+    notification = s3_pointer.parse_record(record)
+    if notification is None:
+        return []
+    ids = []
+    for pointer in notification.pointers:
+        parsed = s3_pointer.parse_ingest_key(pointer.key)
+        ids.append(parsed[1] if parsed else f"?{pointer.key}")
+    return ids
+
+
+def is_test_event(record: dict[str, Any]) -> bool:
+    notification = s3_pointer.parse_record(record)
+    return notification is not None and notification.test_event
 
 
 def receive_count_of(record: dict[str, Any]) -> int:
@@ -124,6 +154,8 @@ class Ledger:
     # request id -> the TransientError codes its attempts raised (retried by SQS)
     transient: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     stored: Counter[str] = field(default_factory=Counter)  # event id -> new rows written
+    s3_test_events: int = 0  # S3's test event, handled (must be ignored: no row, no DLQ)
+    ignored: Counter[str] = field(default_factory=Counter)  # "ignored" results by reason
 
     def fault(self, name: str) -> None:
         with self.lock:
@@ -162,6 +194,10 @@ class FaultInjector:
         self._orphan_processors: dict[str, Any] = {}
         self.respect_budget = True  # False: faults ignore the retry budget (outages)
         self.crash_after: int | None = None  # fixed k for crashes and timeouts (None: random)
+        # s3 sources: request ids whose object carries POISON_TOKEN / ORPHAN_TOKEN (`note_object`).
+        self._poison_ids: set[str] = set()
+        self._orphan_ids: set[str] = set()
+        self._ids_lock = threading.Lock()
 
     # ------------------------------------------------------------------ decisions
 
@@ -183,15 +219,35 @@ class FaultInjector:
             return False
         return not self.respect_budget or receive_count_of(record) < self.max_receive_count
 
+    def note_object(self, key: str, body: bytes) -> None:
+        """The payloads API is about to write `body` as `key`: note its tokens by request id
+        (an s3 source's message is the notification, which does not carry the body)."""
+        parsed = s3_pointer.parse_ingest_key(key)
+        if parsed is None:
+            return
+        with self._ids_lock:
+            if POISON_TOKEN.encode() in body:
+                self._poison_ids.add(parsed[1])
+            if ORPHAN_TOKEN.encode() in body:
+                self._orphan_ids.add(parsed[1])
+
+    def _named(self, record: dict[str, Any], ids: set[str]) -> bool:
+        with self._ids_lock:
+            return bool(ids) and any(rid in ids for rid in pointer_request_ids(record))
+
     def is_poison(self, record: dict[str, Any] | None) -> bool:
-        return self.poison_enabled and record is not None and POISON_TOKEN in (record.get("body") or "")
+        if not self.poison_enabled or record is None:
+            return False
+        return POISON_TOKEN in (record.get("body") or "") or self._named(record, self._poison_ids)
 
     def forget_secrets(self) -> None:
         """Empty the container's secret cache (what its TTL does after a secret is changed)."""
         self._processor.secrets.clear()
 
     def is_orphan(self, record: dict[str, Any]) -> bool:
-        return self.source_removed and ORPHAN_TOKEN in (record.get("body") or "")
+        if not self.source_removed:
+            return False
+        return ORPHAN_TOKEN in (record.get("body") or "") or self._named(record, self._orphan_ids)
 
     def _processor_without(self, source: str) -> Any:
         """The container's processor, configured as if `source` had been removed from `sources`."""
@@ -223,35 +279,55 @@ class FaultInjector:
             sns = handler._sns()
             sns_id = sns.meta.service_model.service_id.hyphenize()
             sns.meta.events.register(f"before-parameter-build.{sns_id}.PublishBatch", self._before_publish)
-        original = processor.process
-        unbound = type(processor).process
+        # The handler calls process_message: a queue message's one result, or one per object
+        # an S3 notification names (S3's test event: one "ignored" result).
+        original = processor.process_message
+        unbound = type(processor).process_message
 
-        def process(record: dict[str, Any]) -> Any:
+        def process_message(record: dict[str, Any]) -> Any:
             self._local.record = record
-            request_id = request_id_of(record) or ""
+            pointer_ids = pointer_request_ids(record)
+            request_ids = pointer_ids or [request_id_of(record) or ""]
+            test_event = is_test_event(record)
             with self.ledger.lock:
-                self.ledger.attempts[request_id] += 1
+                for request_id in request_ids:
+                    self.ledger.attempts[request_id] += 1
+                self.ledger.s3_test_events += test_event
             try:
                 if self.is_orphan(record):
                     source = ((record.get("messageAttributes") or {}).get("source") or {}).get("stringValue")
-                    result = unbound(self._processor_without(str(source)), record)
+                    if source is None and pointer_ids:
+                        notification = s3_pointer.parse_record(record)
+                        assert notification is not None
+                        parsed = s3_pointer.parse_ingest_key(notification.pointers[0].key)
+                        source = parsed[0] if parsed else None
+                    results = unbound(self._processor_without(str(source)), record)
                 else:
-                    result = original(record)
+                    results = original(record)
             except TransientError as exc:
                 with self.ledger.lock:
-                    self.ledger.transient[request_id].append(exc.code)
+                    for request_id in request_ids:
+                        self.ledger.transient[request_id].append(exc.code)
                 raise
             finally:
                 self._local.record = None
             with self.ledger.lock:
-                if result.write is not None:
-                    self.ledger.writes[request_id].append(result.write.value)
-                    self.ledger.outcomes[request_id].append((str(result.status), result.write.value))
-                    if result.write.value == "stored" and result.event_id and result.status == "processed":
-                        self.ledger.stored[result.event_id] += 1
-            return result
+                for index, result in enumerate(results):
+                    if result.status == "ignored":
+                        self.ledger.ignored[str(result.reason)] += 1
+                    request_id = request_ids[min(index, len(request_ids) - 1)]
+                    if result.write is not None:
+                        self.ledger.writes[request_id].append(result.write.value)
+                        self.ledger.outcomes[request_id].append((str(result.status), result.write.value))
+                        if (
+                            result.write.value == "stored"
+                            and result.event_id
+                            and result.status == "processed"
+                        ):
+                            self.ledger.stored[result.event_id] += 1
+            return results
 
-        processor.process = process  # type: ignore[method-assign]
+        processor.process_message = process_message  # type: ignore[method-assign]
         self._processor = processor
 
     # ------------------------------------------------------------------ client hooks
@@ -441,13 +517,22 @@ class StreamRunner:
         planned.edge_fault_fired = True
         return planned.edge_fault
 
+    def _s3_edge(self, s3_request: S3Request) -> int | None:
+        """The payloads API's PutObject is about to be made: its planned fault, else the object
+        noted for the injector (its tokens) before moto stores it and notifies the queue."""
+        fault = self._edge_fault("")
+        if fault is None:
+            self.injector.note_object(s3_request.key, s3_request.body)
+        return fault
+
     def send(self, planned: Planned) -> None:
         delivery = planned.delivery
         headers = delivery.headers()  # first: signing may alter a tampered body
         body = delivery.payload()
         self._local.planned = planned
         try:
-            response = self.stack.gateway.request(planned.method, planned.path, body, headers)
+            gateway = self.stack.gateway_for(planned.path)
+            response = gateway.request(planned.method, planned.path, body, headers)
         finally:
             self._local.planned = None
         planned.status = response.status
@@ -459,6 +544,8 @@ class StreamRunner:
         started = time.monotonic()
         deadline = started + self.time_limit_s
         self.stack.gateway.sqs_fault = self._edge_fault
+        if self.stack.payload_gateway is not None:
+            self.stack.payload_gateway.s3_fault = self._s3_edge
         sending_done = threading.Event()
 
         def poll_loop() -> None:
@@ -515,6 +602,8 @@ class StreamRunner:
             polling_done.set()
             consumers.join()
             self.stack.gateway.sqs_fault = None
+            if self.stack.payload_gateway is not None:
+                self.stack.payload_gateway.s3_fault = None
         for nested in self._nested.values():
             self.errors.extend(e for e in nested.errors if not isinstance(e, InjectedCrash))
         self.stats.wall_s = time.monotonic() - started

@@ -20,6 +20,15 @@ object (`read_body`, e.g. `s3_body_reader(s3)`): its SHA-256 must be that of the
 With a reader given (the stack has a store), a processed, conflict or rejected row kept
 truncated is a loss: the store exists so that history never keeps a partial verified body.
 
+Sources with payload_store = "s3" (issue 14): their message is S3's notification, so a DLQ
+message's request id is the one its object key names (`ingest/<source>/<request id>`). Each
+2xx request of such a source has its own object (`ingest_keys`, listed after the run), whose
+bytes are exactly the body sent; its row's `body_ref` names that object (a duplicate's row,
+the first copy's); the row may keep the body inline only as the same text. A non-2xx request
+has no object, and no object is left that no accepted request accounts for. S3's test event
+(`{"Event": "s3:TestEvent"}`, sent when a notification configuration is put) is no webhook:
+it must be ignored by the processor, so one in the DLQ is a finding, never a lost request.
+
 Consumers (`reconcile_consumers`): every processed event reaches, at least once and under
 its event id, every consumer whose filter policy (as applied: the `consumers` output) matches
 it, and never a consumer whose policy does not; every consumer message is the envelope of a
@@ -42,10 +51,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .deployed import Consumer, Delivered
+from webhook_processor import s3_pointer
+
+from .deployed import OCTET_STREAM, Consumer, Delivered
 from .faults import Ledger
 from .filter_policy import matches
-from .stream import Planned, Stream, queued_bytes
+from .stream import LARGE_MIN_BYTES, Planned, Stream
 
 MAX_LISTED = 60
 # The processor records at most this many request ids per row (duplicates, conflicts).
@@ -72,15 +83,27 @@ def s3_body_reader(s3: Any) -> BodyReader:
     return read
 
 
-def _body_ref_problem(row: dict[str, Any], body_sha256: str, read_body: BodyReader | None) -> str | None:
+def _body_ref_problem(
+    row: dict[str, Any], body_sha256: str, read_body: BodyReader | None, ingest_ref: str | None = None
+) -> str | None:
     """None when the row's body is kept as the contract says: whole in the row, or in the
-    payload store (body_ref) as the exact bytes sent."""
+    payload store (body_ref) as the exact bytes sent. `ingest_ref`: an s3 source's request,
+    whose row must name that object (and may keep the same text inline)."""
     ref = row.get("body_ref")
-    if not ref:
+    if ingest_ref is not None:
+        if ref != ingest_ref:
+            return f"s3 source row has body_ref {ref!r}, expected its object {ingest_ref}"
+        if row.get("body_truncated"):
+            return f"s3 source row {ref} kept truncated"
+        if row.get("body") is not None:
+            text = row["body"]
+            if not isinstance(text, str) or hashlib.sha256(text.encode("utf-8")).hexdigest() != body_sha256:
+                return f"s3 source row {ref} keeps an inline body that is not the body sent"
+    elif not ref:
         if read_body is not None and row.get("body_truncated") and row.get("status") in STORED_WHOLE_STATUSES:
             return f"{row.get('status')} row kept truncated ({row.get('body_size')} bytes) although a payload store exists"
         return None
-    if "body" in row or "body_truncated" in row:
+    if ingest_ref is None and ("body" in row or "body_truncated" in row):
         return f"row has body_ref {ref} and a body copy too"
     if read_body is None:
         return f"row has body_ref {ref}, but no reader of the payload store was given: unchecked"
@@ -121,7 +144,11 @@ class Reconciliation:
     def report(self) -> str:
         width = max(len(label) for label, _ in self.summary) if self.summary else 10
         lines = [f"reliability stream  seed={self.seed}"]
-        lines += [f"  {label:<{width}}  {value}" for label, value in self.summary]
+        # The count as it is now: the consumers' and the harness's findings come after reconcile().
+        lines += [
+            f"  {label:<{width}}  {len(self.findings) if label == 'unreconciled findings' else value}"
+            for label, value in self.summary
+        ]
         if self.findings:
             lines.append(f"UNRECONCILED: {len(self.findings)} finding(s) (seed={self.seed}):")
             lines += [finding.line() for finding in self.findings[:MAX_LISTED]]
@@ -141,7 +168,11 @@ def reconcile(
     ledger: Ledger | None = None,
     extra_summary: list[tuple[str, Any]] | None = None,
     read_body: BodyReader | None = None,
+    payload_bucket: str | None = None,
+    ingest_keys: list[str] | None = None,
 ) -> Reconciliation:
+    """`payload_bucket` and `ingest_keys` (the objects under ingest/ after the run): the s3
+    sources' objects are checked too (module docstring)."""
     result = Reconciliation(seed=stream.seed)
     findings = result.findings
     twice: set[str] = set()
@@ -161,7 +192,25 @@ def reconcile(
     in_dlq: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for message in dlq_messages:
         attribute = message.get("MessageAttributes", {}).get("request_id", {})
-        in_dlq[str(attribute.get("StringValue"))].append(message)
+        if "StringValue" in attribute:
+            in_dlq[str(attribute["StringValue"])].append(message)
+            continue
+        notification = s3_pointer.parse_body(message.get("Body"))
+        if notification is not None and notification.test_event:
+            findings.append(
+                Finding(
+                    "test event in DLQ",
+                    None,
+                    None,
+                    f"S3's test event {message.get('MessageId')} was not ignored",
+                )
+            )
+            continue
+        pointed = [
+            s3_pointer.parse_ingest_key(p.key) for p in (notification.pointers if notification else ())
+        ]
+        for parsed in pointed or [None]:
+            in_dlq[parsed[1] if parsed else "None"].append(message)
 
     accepted: dict[str, Planned] = {}
     for request in stream.requests:
@@ -227,9 +276,12 @@ def reconcile(
             where = ", ".join(_describe(kind, thing) for kind, thing in places)
             findings.append(Finding("processed twice", rid, request.index, f"found in {where}"))
             continue
-        problem = _check_place(request, *places[0], by_event_id, read_body)
+        problem = _check_place(request, *places[0], by_event_id, read_body, payload_bucket)
         if problem:
             findings.append(Finding("wrong ending", rid, request.index, problem))
+
+    if payload_bucket is not None and ingest_keys is not None:
+        lost |= _check_objects(stream, accepted, ingest_keys, payload_bucket, read_body, findings)
 
     # Rows, duplicates, conflicts and DLQ messages that no accepted request accounts for.
     conflict_rows: dict[str, set[str]] = defaultdict(set)  # event id -> request ids of its conflict rows
@@ -344,6 +396,91 @@ def reconcile(
     return result
 
 
+def ingest_ref(bucket: str, request: Planned) -> str:
+    """The object the payloads API writes for an s3 source's request."""
+    return f"s3://{bucket}/{s3_pointer.ingest_key(request.source, str(request.request_id))}"
+
+
+def _check_objects(
+    stream: Stream,
+    accepted: dict[str, Planned],
+    keys: list[str],
+    bucket: str,
+    read_body: BodyReader | None,
+    findings: list[Finding],
+) -> set[str]:
+    """Every accepted s3 request has its object, the bytes it sent; nothing else is stored.
+    Returns the accepted requests without an object (lost at the edge)."""
+    present = set(keys)
+    lost: set[str] = set()
+    for request in stream.requests:
+        if request.request_id is None or not request.delivery.source.s3 or request.status is None:
+            continue
+        key = s3_pointer.ingest_key(request.source, request.request_id)
+        if not request.accepted:
+            if key in present:
+                findings.append(
+                    Finding("stored after non-2xx", request.request_id, request.index, f"object {key} exists")
+                )
+            continue
+        if key not in present:
+            lost.add(request.request_id)
+            findings.append(
+                Finding("lost", request.request_id, request.index, f"accepted, but no object {key}")
+            )
+            continue
+        if read_body is None:
+            continue
+        try:
+            data = read_body(f"s3://{bucket}/{key}")
+        except Exception as exc:
+            findings.append(
+                Finding("wrong ending", request.request_id, request.index, f"{key}: {exc!r}"[:300])
+            )
+            continue
+        if hashlib.sha256(data).hexdigest() != hashlib.sha256(request.delivery.payload()).hexdigest():
+            findings.append(
+                Finding(
+                    "wrong ending",
+                    request.request_id,
+                    request.index,
+                    f"object {key} ({len(data)} bytes) is not the body sent ({request.delivery.size()} bytes)",
+                )
+            )
+    for key in sorted(present):
+        parsed = s3_pointer.parse_ingest_key(key)
+        if parsed is None or parsed[1] not in accepted:
+            findings.append(Finding("phantom object", parsed[1] if parsed else None, None, f"{key}"))
+    return lost
+
+
+def s3_figures(stream: Stream) -> list[tuple[str, Any]]:
+    """The s3 sources' share of the stream: requests, bytes, the largest, how many above 1 MB."""
+    sent = [r for r in stream.requests if r.delivery.source.s3 and r.path == f"/webhooks/{r.source}"]
+    if not sent:
+        return []
+    sizes = [r.delivery.size() for r in sent]
+    accepted = [r.delivery.size() for r in sent if r.accepted]
+    binary = 0
+    for r in sent:
+        if r.accepted and not r.delivery.huge_size:
+            try:
+                r.delivery.body.decode("utf-8")  # the padding (Delivery.pad_to) is random bytes
+                binary += bool(r.delivery.pad_to) and r.delivery.content_type == OCTET_STREAM
+            except UnicodeDecodeError:
+                binary += 1
+    return [
+        ("s3 source requests (accepted)", f"{len(sent)} ({len(accepted)})"),
+        (
+            "  body bytes sent / accepted",
+            f"{sum(sizes) / 1e6:.1f} MB / {sum(accepted) / 1e6:.1f} MB (largest accepted {max(accepted or [0])} B)",
+        ),
+        ("  accepted above 1 MB", sum(1 for n in accepted if n >= LARGE_MIN_BYTES)),
+        ("  accepted above the queue's limit", sum(1 for n in accepted if n > stream.max_message_size)),
+        ("  accepted not UTF-8", binary),
+    ]
+
+
 def _count_matches(count: int, listed: int) -> bool:
     """A row's count against the ids it lists: equal, or more once the list is full."""
     return count == listed or (listed == MAX_RECORDED_REQUEST_IDS and count > listed)
@@ -428,6 +565,7 @@ def _check_place(
     thing: dict[str, Any],
     by_event_id: dict[str, dict[str, Any]],
     read_body: BodyReader | None = None,
+    payload_bucket: str | None = None,
 ) -> str | None:
     """None when the one place a 2xx request ended in is the place the contract gives it."""
     end = request.expected_end
@@ -436,7 +574,7 @@ def _check_place(
     if kind == "dlq":
         return f"{request.kind} ended in the DLQ, expected {end} ({request.expected_reason or ''})"
     row = thing
-    body_sha256 = hashlib.sha256(queued_bytes(request.delivery.payload())).hexdigest()
+    body_sha256 = hashlib.sha256(request.delivery.received()).hexdigest()
     request_key = f"{request.source}#request:{request.request_id}"
     problems = []
     if end == "processed":
@@ -472,7 +610,8 @@ def _check_place(
     if row.get("body_sha256") != body_sha256:
         problems.append("body_sha256 differs from the body sent (not byte-exact)")
     elif kind == "row":  # a duplicate's row is checked by the request that wrote it
-        stored = _body_ref_problem(row, body_sha256, read_body)
+        own = ingest_ref(payload_bucket, request) if payload_bucket and request.delivery.source.s3 else None
+        stored = _body_ref_problem(row, body_sha256, read_body, own)
         if stored:
             problems.append(stored)
     return "; ".join(problems) or None
@@ -519,8 +658,12 @@ def _summary(
         out.append(
             ("transient failures", ", ".join(f"{k}={n}" for k, n in sorted(transient.items())) or "none")
         )
-    edge = sum(1 for r in stream.requests if r.edge_fault is not None)
+    edge = sum(1 for r in stream.requests if r.edge_fault is not None and not r.delivery.source.s3)
     out.append(("edge SQS faults", edge))
+    out.append(("edge S3 faults", sum(1 for r in stream.requests if r.edge_fault is not None) - edge))
+    if ledger is not None:
+        out.append(("S3 test events ignored", f"{ledger.s3_test_events} seen, {dict(ledger.ignored) or 0}"))
+    out += s3_figures(stream)
     out += extra or []
     return out
 

@@ -119,7 +119,15 @@ def check(
     # Rows whose body went to the payload store are checked against the object itself.
     read_body = s3_body_reader(serialize_calls(stack.account.client("s3")))
     result = reconcile(
-        stream, rows, dlq, left, injector.ledger if injector else None, summary, read_body=read_body
+        stream,
+        rows,
+        dlq,
+        left,
+        injector.ledger if injector else None,
+        summary,
+        read_body=read_body,
+        payload_bucket=stack.payload_bucket,
+        ingest_keys=stack.ingest_keys() if stack.payload_bucket else None,
     )
     stack.collect_consumer_messages()
     schemes = {name: source.scheme for name, source in stack.sources.items()}

@@ -8,6 +8,15 @@ verified events the `expected_event_id` derived independently of the processor).
 Signatures are computed when a delivery is first sent (timestamps must be fresh when
 API Gateway receives them); every later request of the same `Delivery` (an exact
 duplicate, a sender retry) reuses the very same headers and body.
+
+Sources with payload_store = "s3" (issue 14) take any bytes up to API Gateway's 10 MB: their
+valid deliveries get body sizes drawn up to 10 MB (a few above 1 MB per run: `LARGE_PER_1000`),
+past the queue's limit too (what `oversize` means on the queue API is accepted there; its
+`oversize` is above API Gateway's 10 MB, a 413, as many as `huge`), and exports sends binary
+bodies that are not UTF-8 (at least one per stream). The payloads API has no validator: malformed
+JSON, non-UTF-8 JSON and empty JSON bodies sent to an s3 source are stored, verified, and
+recorded invalid (invalid_json); JSON scalars and content types the queue API refuses (415) are
+processed. Invalid characters and the source removed while queued go to queue sources only.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from urllib.parse import urlencode
 from tests.harness.strategies import TRICKY
 from tools.signing import sign
 
-from .deployed import SourceDef
+from .deployed import OCTET_STREAM, SourceDef
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -77,6 +86,11 @@ KIND_WEIGHTS: dict[str, float] = {
     "fresh_delivery_id": 2,  # a captured github/shopify/hmac request resent under a new delivery id
 }
 EDGE_FAULTS = ((500, 503), (503, 503), (400, 503), (403, 503), (302, 502))  # (SQS answer, client answer)
+# The payloads API answers 503 for anything but S3's 2xx (payload_api.tf's integration responses).
+S3_EDGE_FAULTS = ((500, 503), (503, 503), (403, 503), (400, 503))  # (S3 answer, client answer)
+# s3 sources: deliveries above 1 MB per 1000 requests (each up to 10 MB is built when sent).
+LARGE_PER_1000 = 2
+LARGE_MIN_BYTES = 1_000_000
 SENDER_RETRY_CHANCE = 0.7  # a sender that got a 5xx delivers again
 DUPLICATE_WINDOW = 200  # duplicates resend one of the last N deliveries (fresh timestamps)
 TAIL_MISTYPED_SHARE = 0.25  # of the tail's requests go to the source whose secret is mistyped
@@ -97,6 +111,12 @@ def queued_bytes(body: bytes) -> bytes:
     return body.decode("utf-8", errors="replace").encode("utf-8")
 
 
+def received_bytes(source: SourceDef, body: bytes) -> bytes:
+    """The bytes the processor sees: queued_bytes for a queue source, the body itself for an
+    s3 source (binary media types */*: the object is the body as sent)."""
+    return body if source.s3 else queued_bytes(body)
+
+
 @dataclass
 class Delivery:
     """One delivery as its sender makes it: body, content type, ids and how it is signed."""
@@ -111,6 +131,7 @@ class Delivery:
     signing: str = "valid"
     secret_index: int = 0  # which secret of a rotation pair signs
     huge_size: int = 0  # > 0: the body is this many bytes, built when sent
+    pad_to: int = 0  # > 0: `body` padded to this many bytes when sent (s3 sources' large bodies)
     # A captured request resent: replay_of's very headers and body, under this delivery id.
     replay_of: Delivery | None = None
     _headers: dict[str, str] | None = None
@@ -119,7 +140,16 @@ class Delivery:
     def payload(self) -> bytes:
         if self.huge_size:
             return b'{"pad":"' + b"x" * (self.huge_size - 10) + b'"}'
+        if self.pad_to > len(self.body):
+            return padded(self.body, self.content_type, self.pad_to)
         return self.body
+
+    def size(self) -> int:
+        return self.huge_size or max(self.pad_to, len(self.body))
+
+    def received(self) -> bytes:
+        """What the processor sees of this delivery (`received_bytes`)."""
+        return received_bytes(self.source, self.payload())
 
     def headers(self) -> dict[str, str]:
         """The request headers, signed at first use and identical for every resend."""
@@ -177,6 +207,7 @@ class Delivery:
         if self.signing == "tampered":
             # Still well-formed for its content type, so only the signature check can catch it.
             self.body = body + {JSON: b"\n", FORM: b"&tampered=1"}.get(_media(self.content_type), b"!")
+            self.pad_to = 0  # the padding is in the body now
         elif self.signing == "missing":
             signed.pop(signature_header)
             signed.pop("X-Hub-Signature", None)
@@ -198,6 +229,26 @@ class Delivery:
 
 def _media(content_type: str | None) -> str:
     return (content_type or JSON).split(";")[0].strip().lower()
+
+
+def padded(body: bytes, content_type: str | None, size: int) -> bytes:
+    """`body` grown to exactly `size` bytes, still well-formed for its content type: a JSON
+    object or array gets one more long string, a form one more field, an octet stream random
+    bytes seeded by the body's hash (so the padding differs between deliveries), text spaces."""
+    missing = size - len(body)
+    media = _media(content_type)
+    stripped = body.rstrip()
+    if media == JSON and stripped[-1:] in (b"}", b"]") and missing >= 16:
+        end = len(stripped) - 1
+        filler = b',"bulk":"' if stripped[-1:] == b"}" else b',"'
+        filler += b"x" * (missing - len(filler) - 1) + b'"'
+        return body[:end] + filler + body[end:]
+    if media == FORM and missing >= 8:
+        return body + b"&bulk=" + b"x" * (missing - 6)
+    seed = int.from_bytes(hashlib.sha256(body).digest()[:8], "big")
+    if media == OCTET_STREAM:
+        return body + random.Random(seed).randbytes(missing)
+    return body + b" " * missing
 
 
 _MALFORMED = {
@@ -264,7 +315,9 @@ class Planned:
     expected_end: str  # processed | rejected | invalid | dlq | none (nothing queued, nothing stored)
     expected_reason: str | None = None
     expected_event_id: str | None = None  # verified events: the row every copy must end in
-    edge_fault: int | None = None  # SQS status the edge fault hook answers instead of SQS
+    # The status the edge fault hook answers instead of the service: SQS's (sqs_fault), or
+    # S3's for an s3 source (s3_fault).
+    edge_fault: int | None = None
     method: str = "POST"
     # Operator faults: rejected for this reason first, then requeued (`history requeue`) and
     # processed, its rejected row superseded; or queued while its source was removed
@@ -370,6 +423,8 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
         body = _json([data] if rng.random() < 0.2 else {"event": data}, rng)
         if not source.event_type_header:
             event_type = None
+        if OCTET_STREAM in source.content_types and rng.random() < 0.4:
+            content_type, body = OCTET_STREAM, binary_body(rng)
     else:  # none
         content_type = rng.choice([ct for ct in source.content_types])
         if source.delivery_id_header and rng.random() < 0.7:
@@ -396,8 +451,31 @@ def valid_delivery(rng: random.Random, source: SourceDef) -> Delivery:
     )
 
 
+def binary_body(rng: random.Random, size: int = 0) -> bytes:
+    """An export: bytes that are not UTF-8 (a zip's magic, bytes no UTF-8 text has, random
+    bytes), unique per delivery, of `size` bytes or a few hundred."""
+    head = b"PK\x03\x04" + rng.randbytes(16) + b"\xff\xfe\x80\xc3(" + _new_id(rng).encode()
+    length = max(size, len(head) + rng.randint(0, 2000))
+    return head + rng.randbytes(length - len(head))
+
+
 def _expected_event_id(delivery: Delivery) -> str:
-    return event_id_for(delivery.source, delivery.delivery_id, queued_bytes(delivery.payload()))
+    return event_id_for(delivery.source, delivery.delivery_id, delivery.received())
+
+
+def s3_body_size(rng: random.Random, max_message_size: int, large: bool) -> int:
+    """A body size for an s3 source's delivery (0: as generated, mostly small). `large`: above
+    1 MB, up to API Gateway's 10 MB (exactly 10 MB now and then)."""
+    if large:
+        if rng.random() < 0.25:
+            return API_GATEWAY_MAX_BYTES
+        return rng.randint(LARGE_MIN_BYTES, API_GATEWAY_MAX_BYTES)
+    roll = rng.random()
+    if roll < 0.7:
+        return 0
+    if roll < 0.9:
+        return rng.randint(16 * 1024, max_message_size)  # what the queue path takes too
+    return rng.randint(max_message_size + 1, LARGE_MIN_BYTES)  # what the queue path refuses (413)
 
 
 def conflicting_delivery(rng: random.Random, original: Delivery) -> Delivery:
@@ -426,6 +504,7 @@ def fresh_delivery_id(rng: random.Random, original: Delivery) -> Delivery:
         original.content_type,
         _new_id(rng),
         original.event_type,
+        pad_to=original.pad_to,
         replay_of=original,
     )
 
@@ -447,6 +526,12 @@ def plan_accepted(delivery: Delivery, kind: str = "valid") -> Planned:
     return Planned(
         0, kind, path, delivery, frozenset({200}), "processed", expected_event_id=_expected_event_id(delivery)
     )
+
+
+def _accepted_invalid(delivery: Delivery, kind: str, reason: str) -> Planned:
+    """An s3 source's delivery that the edge stores and the processor records invalid."""
+    path = f"/webhooks/{delivery.source.name}"
+    return Planned(0, kind, path, delivery, frozenset({200}), "invalid", reason)
 
 
 def _mark(delivery: Delivery, key: str, token: str) -> Delivery:
@@ -521,14 +606,18 @@ def generate(
     tail_from = size - max(4, size // 10) if mistyped else size + 1
     tail_start: int | None = None  # set when the tail begins
 
-    def pools(exclude: str | None) -> tuple[list[str], list[str], list[str], list[str]]:
+    def pools(exclude: str | None) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
         names = sorted(n for n in sources if n != exclude)
         signed = [n for n in names if sources[n].scheme != "none"]
         timestamped = [n for n in names if sources[n].scheme in ("stripe", "slack", "standard_webhooks")]
         form_sources = [n for n in names if FORM in sources[n].content_types]
-        return names, signed, timestamped, form_sources
+        # The queue API's edge refusals (415, a model, invalid characters) and the source
+        # removed while queued (a transient unknown_source) are the queue path's.
+        queue_names = [n for n in names if not sources[n].s3]
+        return names, signed, timestamped, form_sources, queue_names
 
     main_pools, tail_pools = pools(None), pools(mistyped)
+    s3_names = sorted(n for n in sources if sources[n].s3)
     kinds = list(KIND_WEIGHTS)
     plan = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds], k=size)
     # Every kind at least once, wherever the stream is long enough: in place of "valid" slots
@@ -540,6 +629,16 @@ def generate(
         plan[slot] = kind
     # At most one huge body per 1000 requests: each is 10 MB of memory while sent.
     huge_budget = max(1, size // 1000)
+    # Above 10 MB to an s3 source (`oversize` there): as many; the rest are past the queue's limit.
+    s3_oversize_budget = max(1, size // 1000)
+    # s3 sources' bodies above 1 MB: LARGE_PER_1000 per 1000 requests (at least one), each the
+    # next s3 delivery planned once the stream passes one of these positions.
+    large_count = max(1, LARGE_PER_1000 * size // 1000)
+    low = size // 20
+    large_at = sorted(rng.sample(range(low, max(low + large_count, size * 19 // 20)), large_count))
+    large_at = large_at if s3_names else []
+    large_due = 0
+    binary_due = True
 
     requests: list[Planned] = []
     recent: list[Planned] = []  # deliveries a duplicate may resend
@@ -560,21 +659,52 @@ def generate(
             and r.delivery.source.scheme in schemes
             and r.delivery.delivery_id
             and not (r.rejected_first or r.orphaned or r.delivery.huge_size)
+            and r.delivery.size() < LARGE_MIN_BYTES
             and (r.delivery.source.scheme != "hmac_sha256" or r.delivery.source.delivery_id_header)
             and not (in_tail and r.source == mistyped)
         ]
+
+    def sized(request: Planned) -> Planned:
+        """An s3 source's accepted delivery with a body size drawn (one above 1 MB when due)."""
+        nonlocal large_due, binary_due
+        delivery = request.delivery
+        if not delivery.source.s3 or request.expected_status != frozenset({200}) or delivery.huge_size:
+            return request
+        if delivery.replay_of is not None or delivery.signing == "tampered":
+            return request  # their bytes are another delivery's, or fixed once signed
+        if binary_due and OCTET_STREAM in delivery.source.content_types and request.kind == "valid":
+            binary_due = False  # every stream has at least one export that is not UTF-8
+            if delivery.content_type != OCTET_STREAM:
+                delivery.body, delivery.content_type = binary_body(rng), OCTET_STREAM
+                request.expected_event_id = _expected_event_id(delivery)
+        target = s3_body_size(rng, max_message_size, large=large_due > 0)
+        if target > len(delivery.body):
+            large_due -= target >= LARGE_MIN_BYTES
+            delivery.pad_to = target
+            if request.expected_event_id is not None:
+                request.expected_event_id = _expected_event_id(delivery)
+        return request
 
     in_tail = False
     for kind in plan:
         if len(requests) >= size:
             break
+        while large_at and len(requests) >= large_at[0]:
+            large_at.pop(0)
+            large_due += 1
         if not in_tail and len(requests) >= tail_from:
             in_tail, tail_start = True, len(requests)
             kind = "secret_fixed_later"  # at least one
-        names, signed, timestamped, form_sources = tail_pools if in_tail else main_pools
+        names, signed, timestamped, form_sources, queue_names = tail_pools if in_tail else main_pools
         if in_tail and rng.random() < TAIL_MISTYPED_SHARE:
             kind = "secret_fixed_later"
+        if kind == "source_removed":
+            names = queue_names
         source = sources[rng.choice(names)]
+        if kind in ("huge", "non_utf8") and rng.random() < 0.5:
+            # API Gateway's own limit, on the payloads API too; bytes that are not UTF-8, which
+            # only the payloads API keeps as they are.
+            source = sources[rng.choice([n for n in names if sources[n].s3] or names)]
         request: Planned
         if kind == "huge" and huge_budget <= 0:
             kind = "valid"
@@ -583,7 +713,10 @@ def generate(
         # In the tail the mistyped source's rejected events may be resent (rejected too, then
         # recovered as duplicates); its other endings may not: their reason could change.
         resendable = [
-            r for r in recent if not in_tail or r.source != mistyped or r.expected_end == "processed"
+            r
+            for r in recent
+            if (not in_tail or r.source != mistyped or r.expected_end == "processed")
+            and r.delivery.size() < LARGE_MIN_BYTES  # a large body is sent once (and its retry)
         ]
         if (
             kind == "valid"
@@ -636,24 +769,40 @@ def generate(
             delivery = valid_delivery(rng, source)
             delivery.signing = rng.choice(["stale", "stale", "future"])
             request = plan_accepted(delivery, "stale")
+        elif kind == "non_utf8" and source.s3 and OCTET_STREAM in source.content_types:
+            # An export's bytes, as they are: verified over the bytes and processed.
+            delivery = valid_delivery(rng, source)
+            delivery.body, delivery.content_type = binary_body(rng), OCTET_STREAM
+            request = plan_accepted(delivery, kind)
         elif kind == "non_utf8":
             delivery = valid_delivery(rng, source)
             raw = b'{"bytes":"\xff\xfe\xc3(", "nonce":"' + _new_id(rng).encode() + b'"}'
             delivery.body, delivery.content_type = raw, JSON
-            # API Gateway hands the template U+FFFD for the bad bytes, which could never verify:
-            # the template refuses the body (400 invalid_body), so nothing is acknowledged.
-            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+            if source.s3:
+                # The bytes reach the processor as sent: verified, then no JSON (RFC 8259 is UTF-8).
+                request = _accepted_invalid(delivery, kind, "invalid_json")
+            else:
+                # API Gateway hands the template U+FFFD for the bad bytes, which could never verify:
+                # the template refuses the body (400 invalid_body), so nothing is acknowledged.
+                request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
         elif kind == "malformed_json":
             body = rng.choice(
                 [b'{"a": ', b"{'a': 1}", b"NaN", b"[1, 2", b'{"a": 1}}', b"not json", b'{"a": "\x01"}']
             )
             delivery = valid_delivery(rng, source)
             delivery.body, delivery.content_type = body, JSON
-            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+            if source.s3:
+                # No request validator on the payloads API: the processor finds it invalid.
+                request = _accepted_invalid(delivery, kind, "invalid_json")
+            else:
+                request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
         elif kind == "json_scalar":
             delivery = valid_delivery(rng, source)
             delivery.body, delivery.content_type = rng.choice([b'"text"', b"42", b"true", b"null"]), JSON
-            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+            if source.s3:
+                request = plan_accepted(delivery, kind)  # valid JSON: the processor takes it
+            else:
+                request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
         elif kind == "malformed_form":
             source = sources[rng.choice(form_sources)]
             delivery = valid_delivery(rng, source)
@@ -669,7 +818,21 @@ def generate(
             unsupported = ["text/xml", "application/xml", "multipart/form-data; boundary=x", "text/html"]
             unsupported += [ct for ct in (FORM, TEXT) if ct not in source.content_types]
             delivery.content_type = rng.choice(unsupported)
-            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({415}), "none")
+            if source.s3:
+                request = plan_accepted(delivery, kind)  # any Content-Type is stored, read as text
+            else:
+                request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({415}), "none")
+        elif kind == "oversize" and source.s3 and s3_oversize_budget > 0:
+            # An s3 source's limit is API Gateway's 10 MB (413 from the payloads API too).
+            s3_oversize_budget -= 1
+            delivery = valid_delivery(rng, source)
+            delivery.huge_size = API_GATEWAY_MAX_BYTES + rng.randint(1, 4000)
+            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({413}), "none")
+        elif kind == "oversize" and source.s3:
+            # Past the queue's limit (413 on the queue API): the payloads API takes it.
+            delivery = valid_delivery(rng, source)
+            delivery.pad_to = max_message_size + rng.randint(1, 64 * 1024)
+            request = plan_accepted(delivery, kind)
         elif kind == "oversize":
             delivery = valid_delivery(rng, source)
             delivery.body = _json({"pad": "x" * (max_message_size + rng.randint(1, 4000))}, rng)
@@ -683,11 +846,14 @@ def generate(
         elif kind == "empty_body":
             delivery = valid_delivery(rng, source)
             delivery.body = b""
-            if delivery.content_type is None:
+            if delivery.content_type is None or source.s3:
                 delivery.content_type = JSON
-            request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
+            if source.s3:
+                request = _accepted_invalid(delivery, kind, "invalid_json")  # stored, verified, no JSON
+            else:
+                request = Planned(0, kind, f"/webhooks/{source.name}", delivery, frozenset({400}), "none")
         elif kind == "invalid_chars":
-            source = sources[rng.choice(form_sources)]
+            source = sources[rng.choice([n for n in form_sources if n in queue_names])]
             delivery = valid_delivery(rng, source)
             ct = rng.choice([ct for ct in source.content_types if ct != JSON])
             delivery.body, delivery.content_type = b"a=b\x00c&n=" + _new_id(rng).encode(), ct
@@ -701,18 +867,22 @@ def generate(
             # 403 from the local gateway; the deployed API maps it to 404 (gateway response).
             request = Planned(0, kind, path, delivery, frozenset({403, 404}), "none", method=method)
         else:  # poison
-            delivery = poison(valid_delivery(rng, sources["github"] if "github" in names else source))
+            poisoned = [n for n in ("github", "monorepo") if n in names]
+            delivery = poison(valid_delivery(rng, sources[rng.choice(poisoned)] if poisoned else source))
             request = Planned(
                 0, "poison", f"/webhooks/{delivery.source.name}", delivery, frozenset({200}), "dlq"
             )
 
-        # Edge fault: SQS fails the SendMessage; the sender gets a 5xx and may deliver again.
+        if request.kind in ("valid", "bad_signature", "secret_fixed_later"):
+            request = sized(request)
+        # Edge fault: SQS fails the SendMessage (S3 the PutObject, for an s3 source); the sender
+        # gets a 5xx and may deliver again.
         if (
             request.expected_status == frozenset({200})
             and request.kind != "poison"
             and rng.random() < edge_fault_rate
         ):
-            sqs_status, answer = rng.choice(EDGE_FAULTS)
+            sqs_status, answer = rng.choice(S3_EDGE_FAULTS if request.delivery.source.s3 else EDGE_FAULTS)
             faulted = Planned(
                 0,
                 request.kind,

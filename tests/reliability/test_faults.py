@@ -15,19 +15,22 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from webhook_processor import s3_pointer
 
 from tests.apply.scenarios import SECRETS
 from tools import webhookctl
 
 from .conftest import MAX_RECEIVE_COUNT
-from .deployed import SENDER_BY_NAME, AppliedStack, Consumer, Delivered, SourceDef
+from .deployed import OCTET_STREAM, SENDER_BY_NAME, AppliedStack, Consumer, Delivered, SourceDef
 from .faults import FaultInjector, FaultRates
 from .reconcile import Reconciliation, reconcile, reconcile_consumers
 from .scenario import check, ctl, drain, drive, processing
 from .stream import (
+    API_GATEWAY_MAX_BYTES,
     Delivery,
     Planned,
     as_stream,
+    binary_body,
     conflicting_delivery,
     fresh_delivery_id,
     orphan,
@@ -619,3 +622,169 @@ def test_the_check_reports_consumer_deliveries() -> None:
     assert len(result.findings) == 4, result.report()
     summary = dict(result.summary)
     assert "1 extra copies" in summary["  consumer payments"]
+
+
+# --------------------------------------------------------------------------- s3 sources (issue 14)
+
+
+def test_s3_sources_take_10_mb_binary_and_past_the_queue_limit(stack: AppliedStack) -> None:
+    """payload_store = "s3": a 10 MB GitHub push, an export past the queue's limit, a binary
+    export and its exact resend (one row, one counted duplicate, two objects) are each stored
+    byte-exact; 10 MB and one byte more is API Gateway's 413, with no object."""
+    rng = random.Random(41)
+    big = valid_delivery(rng, _source(stack, "monorepo"))
+    big.pad_to = API_GATEWAY_MAX_BYTES
+    past = valid_delivery(rng, _source(stack, "exports"))
+    past.pad_to = stack.max_message_size + 1
+    binary = valid_delivery(rng, _source(stack, "exports"))
+    binary.body, binary.content_type = binary_body(rng, 300_000), OCTET_STREAM
+    accepted = [plan_accepted(d) for d in (big, past, binary)]
+    resend = plan_accepted(binary, "duplicate")
+    huge = plan_accepted(valid_delivery(rng, _source(stack, "monorepo")), "huge")
+    huge.delivery.huge_size = API_GATEWAY_MAX_BYTES + 1
+    huge.expected_status, huge.expected_end = frozenset({413}), "none"
+    stream = as_stream([*accepted, resend, huge], max_message_size=stack.max_message_size)
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    rows = {row["request_id"]: row for row in stack.scan_history()}
+    assert rows[accepted[0].request_id]["body_size"] == API_GATEWAY_MAX_BYTES
+    assert rows[accepted[1].request_id]["body_size"] == stack.max_message_size + 1
+    assert rows[accepted[2].request_id]["duplicate_request_ids"] == {resend.request_id}
+    assert "body" not in rows[accepted[2].request_id]  # not UTF-8: the object is the only copy
+    assert len(stack.ingest_keys()) == 4
+
+
+@pytest.mark.parametrize("s3_status", [500, 503, 403])
+def test_s3_edge_failure_answers_503_and_stores_nothing(stack: AppliedStack, s3_status: int) -> None:
+    """PutObject fails at the edge (an outage, throttling, a denied write): the sender gets 503,
+    no object and no message exist; its retry is accepted and processed once."""
+    delivery = valid_delivery(random.Random(s3_status), _source(stack, "exports"))
+    failed = plan_accepted(delivery)
+    failed.expected_status, failed.expected_end, failed.edge_fault = frozenset({503}), "none", s3_status
+    retry = plan_accepted(delivery, "sender_retry")
+    stream = as_stream([failed, retry])
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    assert json.loads(failed.response_body)["error"] == "service_unavailable"
+    assert failed.edge_fault_fired
+    assert stack.ingest_keys() == [f"ingest/exports/{retry.request_id}"]
+
+
+def test_s3_poison_ends_in_the_dlq_exactly_once(stack: AppliedStack) -> None:
+    """An s3 source's delivery that fails on every attempt: its notification reaches the DLQ
+    once (naming its object, which stays), found there by the request id in the key."""
+    rng = random.Random(43)
+    bad = plan_accepted(poison(valid_delivery(rng, _source(stack, "monorepo"))), "poison")
+    bad.expected_end = "dlq"
+    stream = as_stream([*_valid(stack, rng, 2, "monorepo"), bad, *_valid(stack, rng, 2, "exports")])
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, batch_size=10, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    [message] = stack.peek_queue(stack.dlq_url)
+    assert f"ingest%2Fmonorepo%2F{bad.request_id}" in message["Body"] or bad.request_id in message["Body"]
+    assert injector.ledger.attempts[bad.request_id] == MAX_RECEIVE_COUNT
+    assert f"ingest/monorepo/{bad.request_id}" in stack.ingest_keys()
+
+
+def test_s3_test_event_is_ignored(stack: AppliedStack) -> None:
+    """Putting the bucket's notification configuration again (a re-apply) sends S3's test event
+    to the main queue: acknowledged and ignored, no row, no DLQ message."""
+    rng = random.Random(44)
+    stream = as_stream(_valid(stack, rng, 2, "monorepo"))
+    stack.reconfigure_notification()
+    injector = _injector()
+    with processing(stack, injector):
+        runner = drive(stack, injector, stream, senders=1, pollers=1, overlap=False)
+    _assert_reconciled(check(stack, stream, injector, [runner]))
+    assert injector.ledger.s3_test_events == 1
+    assert len(stack.scan_history()) == 2
+
+
+def test_the_check_reports_s3_objects() -> None:
+    """The s3 sources' part of the check: an accepted request without its object is lost, an
+    object with other bytes, a row naming another object, an object after a 503, an object no
+    request accounts for and S3's test event in the DLQ are reported; a DLQ notification
+    counts for the request its key names."""
+    source = SENDER_BY_NAME["exports"]
+    rng = random.Random(45)
+    requests = [plan_accepted(valid_delivery(rng, source)) for _ in range(5)]
+    poisoned = plan_accepted(valid_delivery(rng, source), "poison")
+    poisoned.expected_end = "dlq"
+    failed = plan_accepted(valid_delivery(rng, source))
+    failed.expected_status, failed.expected_end = frozenset({503}), "none"
+    stream = as_stream([*requests, poisoned, failed])
+    for i, request in enumerate(stream.requests):
+        request.status, request.request_id = 200, f"req-{i}"
+        request.response_body = json.dumps({"status": "accepted", "request_id": f"req-{i}"})
+    failed.status = 503
+    failed.response_body = json.dumps({"message": "retry later", "request_id": "req-6"})
+    bucket = "payloads"
+    objects = {f"ingest/exports/req-{i}": r.delivery.body for i, r in enumerate(stream.requests)}
+    del objects["ingest/exports/req-1"]  # req-1: accepted, no object
+    objects["ingest/exports/req-2"] = b"other bytes"
+    objects["ingest/exports/req-9"] = b"nobody's"
+
+    def row(request: Planned, **extra: Any) -> dict[str, Any]:
+        return {
+            "event_id": request.expected_event_id,
+            "request_id": request.request_id,
+            "source": "exports",
+            "status": "processed",
+            "body_sha256": hashlib.sha256(request.delivery.body).hexdigest(),
+            "body_ref": f"s3://{bucket}/ingest/exports/{request.request_id}",
+            "duplicate_count": 0,
+            **extra,
+        }
+
+    rows = [row(r) for r in requests[:3]]
+    rows.append(row(requests[3], body_ref=f"s3://{bucket}/ingest/exports/req-0"))  # not its own
+    rows.append(row(requests[4], body=requests[4].delivery.body.decode() + " "))  # inline copy differs
+    dlq = [
+        {"MessageId": "m-1", "Body": s3_pointer.build_body(bucket, "ingest/exports/req-5")},
+        {"MessageId": "m-2", "Body": json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})},
+    ]
+
+    def read(ref: str) -> bytes:
+        return objects[ref.removeprefix(f"s3://{bucket}/")]
+
+    result = reconcile(
+        stream, rows, dlq, 0, read_body=read, payload_bucket=bucket, ingest_keys=sorted(objects)
+    )
+    problems = {(f.problem, f.request_id) for f in result.findings}
+    print(result.report())
+    assert ("lost", "req-1") in problems
+    assert ("wrong ending", "req-2") in problems
+    assert ("wrong ending", "req-3") in problems
+    assert ("wrong ending", "req-4") in problems
+    assert ("stored after non-2xx", "req-6") in problems
+    assert ("phantom object", "req-9") in problems
+    assert ("test event in DLQ", None) in problems
+    assert not {rid for _, rid in problems} & {"req-0", "req-5"}, result.report()
+    assert result.lost == 1
+
+
+def test_s3_republished_envelope_names_the_rows_object(stack: AppliedStack) -> None:
+    """docs/message-contract.md: an s3 source's envelope has the row's body_ref. Request A writes
+    the row and the function dies before every publish (A ends in the DLQ, its row unpublished);
+    the sender's resend B (same bytes, another request id, so another object) finds the row
+    unpublished and publishes it: the envelope must still name A's object, the row's."""
+    rng = random.Random(46)
+    first = plan_accepted(valid_delivery(rng, _source(stack, "monorepo")))
+    resend = plan_accepted(first.delivery, "sender_retry")
+    crashing = _injector(publish_crash=1.0)
+    crashing.respect_budget = False  # every receive dies before publishing: A goes to the DLQ
+    with processing(stack, crashing):
+        drive(stack, crashing, as_stream([first]), batch_size=1, senders=1, pollers=1, overlap=False)
+    [row] = stack.scan_history()
+    assert row["request_id"] == first.request_id and "published_at" not in row
+    healthy = _injector()
+    with processing(stack, healthy):
+        drive(stack, healthy, as_stream([resend]), batch_size=1, senders=1, pollers=1, overlap=False)
+    stack.collect_consumer_messages()
+    [message] = [m for m in stack.inbox["audit"] if m.attributes.get("event_id") == row["event_id"]]
+    assert json.loads(message.body)["body_ref"] == row["body_ref"]

@@ -161,7 +161,9 @@ def test_one_hundred_sources_from_the_file_relative_to_the_package_root(
     env = {"TABLE_NAME": "history", "WEBHOOK_SOURCES_FILE": "webhook_config/sources.json"}
     config = load_config(env)
     assert len(config.sources) == 100
-    assert config.sources["source-042"].scheme == sorted(config_module.SCHEMES)[42 % 7]
+    assert (
+        config.sources["source-042"].scheme == sorted(config_module.SCHEMES)[42 % len(config_module.SCHEMES)]
+    )
     assert config.sources["source-099"].secret_arn.endswith("source-099-AbCdEf")  # type: ignore[union-attr]
 
 

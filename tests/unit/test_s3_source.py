@@ -384,8 +384,6 @@ def test_a_foreign_bucket_is_an_invalid_row_and_nothing_is_read(
     [
         ("ingest/gh_s3", "malformed_key", "_missing#request:s3:{bucket}/ingest/gh_s3"),
         ("ingest/gh_s3/a/b", "malformed_key", "_missing#request:s3:{bucket}/ingest/gh_s3/a/b"),
-        ("ingest/nowhere/req-1", "unknown_source", "nowhere#request:s3:{bucket}/ingest/nowhere/req-1"),
-        ("ingest/github/req-1", "not_s3_source", "github#request:s3:{bucket}/ingest/github/req-1"),
     ],
 )
 def test_a_key_that_names_no_s3_source_is_an_invalid_row_and_nothing_is_read(
@@ -399,6 +397,25 @@ def test_a_key_that_names_no_s3_source_is_an_invalid_row_and_nothing_is_read(
     assert [(r.status, r.reason) for r in batch.results] == [("invalid", reason)]
     row = get_row(event_id.format(bucket=BUCKET))
     assert row is not None and row["reason"] == reason
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [("ingest/nowhere/req-1", "unknown_source"), ("ingest/github/req-1", "not_s3_source")],
+)
+def test_an_object_of_a_removed_or_moved_source_is_retried_into_the_dlq(
+    edge: Edge, run: Run, table: Any, key: str, reason: str
+) -> None:
+    """The operator removed the source, or moved it back to the queue, while its messages were
+    in flight: like the queue path, the message is retried (then kept in the DLQ, where `dlq
+    replay` recovers it once the source is back), never a permanent invalid row."""
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"{}", Metadata={"source": key.split("/")[1]})
+    (record,) = edge.records()
+    calls = get_object_calls()
+    batch = run(record)
+    assert batch.failures == [record["messageId"]] and calls == []
+    assert [(r.status, r.reason) for r in batch.results] == [("failed", reason)]
+    assert table.scan()["Items"] == []
 
 
 def test_metadata_naming_another_source_is_an_invalid_row(edge: Edge, run: Run, get_row: GetRow) -> None:
